@@ -1,0 +1,120 @@
+"""Every setting of the agent runtime, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A required setting is missing or malformed."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+        self.problem = problem
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(name, f"expected a whole number, got {raw!r}") from exc
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(name, f"expected a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The agent's configuration. Secrets are resolved later (see agent/secrets.py)."""
+
+    workspace: Path
+    repo_url: str
+    main_branch: str
+    telegram_api_base: str
+    bot_token: str
+    bot_token_secret_arn: str
+    deploy_key_secret_arn: str
+    deploy_key_file: str
+    hosting: str  # "local" or "s3"
+    public_url: str
+    site_dir: Path
+    site_bucket: str
+    production_kvs_arn: str
+    model: str
+    use_bedrock: bool
+    anthropic_base_url: str
+    anthropic_api_key: str
+    bedrock_base_url: str
+    aws_region: str
+    max_turns: int
+    max_budget_usd: float
+    fix_rounds: int
+    command_timeout_s: int
+    guardrail_id: str
+    guardrail_version: str
+    demo_model: bool
+    port: int
+    status_edit_interval_s: float
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        workspace = Path(env.get("SHIPIT_WORKSPACE", "/mnt/workspace"))
+        hosting = env.get("SHIPIT_HOSTING", "local").strip().lower()
+        if hosting not in ("local", "s3"):
+            raise SettingsError("SHIPIT_HOSTING", f"must be 'local' or 's3', got {hosting!r}")
+        return cls(
+            workspace=workspace,
+            repo_url=env.get("SHIPIT_REPO_URL", ""),
+            main_branch=env.get("SHIPIT_MAIN_BRANCH", "main"),
+            telegram_api_base=env.get("SHIPIT_TELEGRAM_API_BASE", "https://api.telegram.org").rstrip(
+                "/"
+            ),
+            bot_token=env.get("SHIPIT_BOT_TOKEN", ""),
+            bot_token_secret_arn=env.get("SHIPIT_BOT_TOKEN_SECRET_ARN", ""),
+            deploy_key_secret_arn=env.get("SHIPIT_DEPLOY_KEY_SECRET_ARN", ""),
+            deploy_key_file=env.get("SHIPIT_DEPLOY_KEY_FILE", ""),
+            hosting=hosting,
+            public_url=env.get("SHIPIT_PUBLIC_URL", "").rstrip("/"),
+            site_dir=Path(env.get("SHIPIT_SITE_DIR", str(workspace / "site"))),
+            site_bucket=env.get("SHIPIT_SITE_BUCKET", ""),
+            production_kvs_arn=env.get("SHIPIT_PRODUCTION_KVS_ARN", ""),
+            model=env.get("ANTHROPIC_MODEL", ""),
+            use_bedrock=env.get("CLAUDE_CODE_USE_BEDROCK", "") in ("1", "true", "True"),
+            anthropic_base_url=env.get("ANTHROPIC_BASE_URL", ""),
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY", ""),
+            bedrock_base_url=env.get("ANTHROPIC_BEDROCK_BASE_URL", ""),
+            aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "")),
+            max_turns=_int(env, "SHIPIT_MAX_TURNS", 40),
+            max_budget_usd=_float(env, "SHIPIT_MAX_BUDGET_USD", 2.0),
+            fix_rounds=_int(env, "SHIPIT_FIX_ROUNDS", 3),
+            command_timeout_s=_int(env, "SHIPIT_COMMAND_TIMEOUT_S", 600),
+            guardrail_id=env.get("SHIPIT_GUARDRAIL_ID", ""),
+            guardrail_version=env.get("SHIPIT_GUARDRAIL_VERSION", "DRAFT"),
+            demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
+            port=_int(env, "SHIPIT_AGENT_PORT", 8080),
+            status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
+        )
+
+    @property
+    def claude_config_dir(self) -> Path:
+        """Claude session transcripts live on the workspace so conversations survive restarts."""
+        return self.workspace / "claude"
+
+    @property
+    def chats_dir(self) -> Path:
+        return self.workspace / "chats"
