@@ -1,0 +1,121 @@
+"""The relay Lambda's settings, read from the environment once per container."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+WEBHOOK_SECRET = "SHIPIT_WEBHOOK_SECRET"
+WEBHOOK_SECRET_ARN = "SHIPIT_WEBHOOK_SECRET_ARN"
+ALLOWED_USER_IDS = "SHIPIT_ALLOWED_USER_IDS"
+AGENT_RUNTIME_ARN = "SHIPIT_AGENT_RUNTIME_ARN"
+
+
+class SettingsError(Exception):
+    """A required relay setting is missing or malformed."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """What the relay needs to decide and act; the secret is already resolved."""
+
+    webhook_secret: str
+    allowed_user_ids: frozenset[int]
+    agent_runtime_arn: str
+
+    def __repr__(self) -> str:
+        # Keep the secret out of tracebacks and log lines that format the settings.
+        return (
+            f"RelaySettings(webhook_secret=<{len(self.webhook_secret)} chars>, "
+            f"allowed_user_ids={sorted(self.allowed_user_ids)}, "
+            f"agent_runtime_arn={self.agent_runtime_arn!r})"
+        )
+
+
+def parse_allowlist(raw: str) -> frozenset[int]:
+    """Telegram user ids from "1, 2,3"; empty means nobody (fail closed).
+
+    A malformed entry raises instead of being skipped: silently dropping "12x" would lock out
+    the person it was meant to let in, and a loud cold-start error is easier to find.
+    """
+    ids: set[int] = set()
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        try:
+            ids.add(int(item, 10))
+        except ValueError as exc:
+            raise SettingsError(ALLOWED_USER_IDS, f"not a Telegram user id: {item!r}") from exc
+    return frozenset(ids)
+
+
+def fetch_secret_string(arn: str) -> str:
+    """SecretString of a Secrets Manager secret (one call; the caller caches the result)."""
+    import boto3  # here, not at the top: plain-env deployments never pay for a second client
+
+    client = boto3.session.Session().client("secretsmanager")
+    return client.get_secret_value(SecretId=arn)["SecretString"]
+
+
+def from_env(
+    env: Mapping[str, str] | None = None,
+    fetch_secret: Callable[[str], str] = fetch_secret_string,
+) -> RelaySettings:
+    """Build settings from `env` (default os.environ); fetches the secret when given an ARN."""
+    env = os.environ if env is None else env
+    plain = env.get(WEBHOOK_SECRET, "").strip()
+    arn = env.get(WEBHOOK_SECRET_ARN, "").strip()
+    if plain and arn:
+        # Two sources for the one value that guards the endpoint: refuse to guess which wins.
+        raise SettingsError(WEBHOOK_SECRET, f"set either it or {WEBHOOK_SECRET_ARN}, not both")
+    if arn:
+        # Stripped because a secret pasted into the console often gains a trailing newline;
+        # Telegram's secret_token alphabet has no whitespace, so nothing real is lost.
+        secret = fetch_secret(arn).strip()
+        source = WEBHOOK_SECRET_ARN
+    else:
+        secret, source = plain, WEBHOOK_SECRET
+    if not secret:
+        raise SettingsError(source, "the webhook secret is empty; refusing to accept any update")
+    runtime_arn = env.get(AGENT_RUNTIME_ARN, "").strip()
+    if not runtime_arn:
+        raise SettingsError(AGENT_RUNTIME_ARN, "missing")
+    return RelaySettings(
+        webhook_secret=secret,
+        allowed_user_ids=parse_allowlist(env.get(ALLOWED_USER_IDS, "")),
+        agent_runtime_arn=runtime_arn,
+    )
+
+
+_lock = threading.Lock()
+_cached: RelaySettings | None = None
+
+
+def get_settings() -> RelaySettings:
+    """Settings for this container, built on first use and then reused.
+
+    Cached so Secrets Manager is called once per cold start, not once per update. A failure is
+    not cached, so a transient Secrets Manager error heals on the next invocation.
+    """
+    global _cached
+    if _cached is None:
+        # A lock because the local API Gateway stand-in runs the handler in worker threads.
+        with _lock:
+            if _cached is None:
+                _cached = from_env()
+    return _cached
+
+
+def reset_cache() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    global _cached
+    with _lock:
+        _cached = None
