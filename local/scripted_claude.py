@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -68,6 +69,12 @@ def last_tool_results(request: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         return []
     return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+
+def working_directory(request: dict[str, Any]) -> str:
+    """The cwd the CLI announces to the model ("Primary working directory: …")."""
+    match = re.search(r"Primary working directory: ([^\\\n\"]+)", json.dumps(request.get("messages")))
+    return match.group(1).strip() if match else "."
 
 
 def tool_result_text(block: dict[str, Any]) -> str:

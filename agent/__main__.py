@@ -1,0 +1,103 @@
+"""Start the agent runtime: `python -m agent` (the container's CMD and the local stack's)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+
+from agent import app as app_module
+from agent import secrets
+from agent.chat import Chat
+from agent.context import Deps
+from agent.hosting import LocalHosting, S3Hosting
+from agent.journey import Journey
+from agent.settings import Settings
+from agent.state import StateStore
+from agent.tool_env import cli_variable_names, write_cli_wrapper
+
+log = logging.getLogger("shipit")
+
+
+def bundled_cli() -> Path:
+    """The `claude` CLI shipped inside claude-agent-sdk (pinned with it)."""
+    import claude_agent_sdk
+
+    return Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+
+
+def model_label(settings: Settings) -> str:
+    if settings.demo_model:
+        return "OFFLINE DEMO MODEL (canned session for the sample app; no real AI)"
+    if settings.use_bedrock:
+        return f"Amazon Bedrock ({settings.model or 'default model'}, {settings.aws_region})"
+    return f"Anthropic API ({settings.model or 'default model'} at {settings.anthropic_base_url or 'api.anthropic.com'})"
+
+
+def build_factory(settings: Settings):
+    """Secrets are read once at start; clients are created on the serving loop."""
+    import boto3
+
+    needs_aws = settings.bot_token_secret_arn or settings.deploy_key_secret_arn
+    sm = boto3.client("secretsmanager") if needs_aws else None
+    token = secrets.bot_token(settings, sm)
+    key = secrets.deploy_key_file(settings, sm)
+    ssh = secrets.git_ssh_command(key, secrets.KEY_DIR / "known_hosts")
+    if settings.hosting == "s3":
+        hosting = S3Hosting(
+            settings.site_bucket,
+            settings.production_kvs_arn,
+            settings.public_url,
+            boto3.client("s3"),
+            boto3.client("cloudfront-keyvaluestore"),
+        )
+    else:
+        hosting = LocalHosting(settings.site_dir, settings.public_url)
+    wrapper = write_cli_wrapper(Path(secrets.KEY_DIR.parent) / "shipit-bin", bundled_cli(), cli_variable_names())
+    secret_paths = tuple(p for p in (key, secrets.KEY_DIR, settings.claude_config_dir) if p)
+
+    async def factory() -> app_module.Runtime:
+        from telegram import Bot
+
+        api = settings.telegram_api_base
+        bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+        await bot.initialize()
+        deps = Deps(
+            settings=settings,
+            store=StateStore(settings.workspace),
+            chat=Chat(bot),
+            hosting=hosting,
+            git_ssh_command=ssh,
+            cli_wrapper=wrapper,
+            secret_paths=secret_paths,
+            screen=_screen(settings),
+        )
+        return app_module.Runtime(Journey(deps), bot)
+
+    return factory
+
+
+def _screen(settings: Settings):
+    if not settings.guardrail_id:
+        return None
+    from agent.screening import Screen
+
+    return Screen.from_settings(settings)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    log.info("Shipit agent on port %s; workspace %s", settings.port, settings.workspace)
+    log.info("Model: %s", model_label(settings))
+    if not (shutil.which("bwrap") and shutil.which("socat")):
+        log.warning("bubblewrap/socat not installed: no OS sandbox for Bash; the hook policy still applies")
+    app_module.configure(build_factory(settings))
+    app_module.app.run(port=settings.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

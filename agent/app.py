@@ -1,0 +1,101 @@
+"""The AgentCore Runtime entrypoint: accept an update at once, work on it in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from bedrock_agentcore.runtime import BedrockAgentCoreApp
+from telegram import Bot, Update
+
+from agent.intents import Intent, parse_callback, parse_text
+from agent.journey import Journey
+from agent.messages import render
+
+log = logging.getLogger(__name__)
+
+app = BedrockAgentCoreApp()
+
+
+class Runtime:
+    """Routes updates to chats: one at a time per chat, Stop handled out of turn."""
+
+    def __init__(self, journey: Journey, bot: Bot) -> None:
+        self.journey = journey
+        self.bot = bot
+        self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.requests: dict[int, asyncio.Task] = {}  # a chat's running change request
+        self.tasks: set[asyncio.Task] = set()
+
+    def accept(self, data: dict) -> dict:
+        update = Update.de_json(data, self.bot)
+        if update is None or update.effective_chat is None:
+            return {"accepted": False, "reason": "no chat in update"}
+        task_id = app.add_async_task("telegram-update", {"update_id": update.update_id})
+        task = asyncio.create_task(self._process(update, task_id))
+        self.tasks.add(task)  # keep a reference so the task is not garbage-collected mid-flight
+        task.add_done_callback(self.tasks.discard)
+        return {"accepted": True, "update_id": update.update_id}
+
+    async def _process(self, update: Update, task_id: int) -> None:
+        chat_id = update.effective_chat.id
+        try:
+            if self._is_stop(update):
+                await self._stop(update, chat_id)
+                return
+            lock = self.locks[chat_id]
+            if lock.locked() and chat_id in self.requests and update.message is not None:
+                request = self.journey.deps.store.load_chat(chat_id).busy_request or ""
+                await self.journey.deps.chat.send(chat_id, render("busy", request=request))
+            async with lock:
+                self.requests[chat_id] = asyncio.current_task()
+                try:
+                    await self.journey.handle(update)
+                finally:
+                    self.requests.pop(chat_id, None)
+        except asyncio.CancelledError:
+            log.info("chat %s: request stopped", chat_id)
+        except Exception:
+            log.exception("chat %s: update %s failed", chat_id, update.update_id)
+        finally:
+            app.complete_async_task(task_id)
+
+    @staticmethod
+    def _is_stop(update: Update) -> bool:
+        if update.callback_query is not None:
+            return parse_callback(update.callback_query.data or "").intent is Intent.STOP
+        text = update.message.text if update.message else None
+        return bool(text) and parse_text(text).intent is Intent.STOP
+
+    async def _stop(self, update: Update, chat_id: int) -> None:
+        if update.callback_query is not None:
+            await self.journey.deps.chat.answer_button(update.callback_query.id, "Stopping…")
+        task = self.requests.get(chat_id)
+        if task is None:
+            await self.journey.deps.chat.send(chat_id, "Nothing is running right now.")
+            return
+        task.cancel()
+
+
+_runtime: Runtime | None = None
+_factory = None  # set by agent/__main__.py: builds the Runtime on the worker event loop
+
+
+def configure(factory) -> None:
+    """Register how to build the Runtime (it must be built on the loop that serves requests)."""
+    global _factory, _runtime
+    _factory, _runtime = factory, None
+
+
+@app.entrypoint
+async def invoke(payload, context):
+    """AgentCore hands us {"update": <Telegram update>}; answer at once, work in the background."""
+    global _runtime
+    if _runtime is None:
+        _runtime = await _factory()
+    update = payload.get("update") if isinstance(payload, dict) else None
+    if not isinstance(update, dict):
+        return {"accepted": False, "reason": "payload must be {\"update\": {...}}"}
+    log.info("session %s: update %s", getattr(context, "session_id", None), update.get("update_id"))
+    return _runtime.accept(update)

@@ -1,0 +1,48 @@
+"""What every step of a chat's journey needs: settings, state, Telegram, hosting, the repo."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from agent.chat import Chat
+from agent.hosting import Hosting
+from agent.repo import Repo
+from agent.settings import Settings
+from agent.state import StateStore
+
+
+@dataclass
+class Deps:
+    """Clients and settings passed in (tests and the local stack build the same object)."""
+
+    settings: Settings
+    store: StateStore
+    chat: Chat
+    hosting: Hosting
+    git_ssh_command: str = ""
+    cli_wrapper: Path | None = None
+    screen: object | None = None  # agent.screening.Screen, when input screening is configured
+    secret_paths: tuple[Path, ...] = ()
+
+    def repo_for(self, chat_id: int) -> Repo:
+        return Repo(
+            path=self.store.chat_dir(chat_id) / "repo",
+            url=self.settings.repo_url,
+            main=self.settings.main_branch,
+            ssh_command=self.git_ssh_command,
+        )
+
+
+def new_build_id() -> str:
+    """Short, sortable, URL-safe: 20261122-153012-a3f9."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+async def blocking(func, *args, **kwargs):
+    """Run git, builds and uploads off the event loop so Telegram replies keep flowing."""
+    return await asyncio.to_thread(partial(func, *args, **kwargs))

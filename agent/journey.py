@@ -1,0 +1,297 @@
+"""One chat's journey: a request becomes an edit, checked, built and previewed; or an answer.
+
+`handle` is the whole per-update flow: parse, decide, act. Ship, undo and discard are in
+agent/shipping.py; they are deterministic and involve no model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from telegram import Update
+
+from agent import shipping
+from agent.chat import StatusCard
+from agent.coder import CoderConfig, CoderError, CoderLimitError, run_coder, sandbox_settings
+from agent.commands import CommandResult, describe_checks, run_command
+from agent.context import Deps, blocking, new_build_id
+from agent.guardrails import DISALLOWED_TOOLS, Policy
+from agent.hooks import hook_matchers
+from agent.hosting import HostingError
+from agent.intents import Intent, Parsed, button, parse_callback, parse_text
+from agent.messages import Raw, clip, render, system_prompt
+from agent.repo import GitError
+from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from agent.state import ChatState, Preview
+from agent.tool_env import cli_env, command_env
+
+log = logging.getLogger(__name__)
+
+PHASES = ("Getting your app ready", "Making the change", "Checking it works", "Building a preview")
+
+
+class RequestFailed(Exception):
+    """A request ended without a preview; `message` is what the requester reads."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Progress:
+    """What the status card shows."""
+
+    request: str
+    phase: int = 0
+    failed: bool = False
+    started: float = field(default_factory=time.monotonic)
+    stop_data: str = ""
+
+    def render(self) -> tuple[str, list[tuple[str, str]] | None]:
+        lines = []
+        for i, label in enumerate(PHASES):
+            name = "phase_done" if i < self.phase else "phase_todo"
+            if i == self.phase:
+                name = "phase_failed" if self.failed else "phase_doing"
+            lines.append(render(name, label=label))
+        finished = self.phase >= len(PHASES) or self.failed
+        elapsed = f"{int(time.monotonic() - self.started)} s"
+        text = render("working", request=clip(self.request, 200), phases=Raw("\n".join(lines)), elapsed=elapsed)
+        return text, None if finished else [("⏹ Stop", self.stop_data)]
+
+
+class Journey:
+    """Handles updates for any chat; the caller runs at most one per chat at a time."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def handle(self, update: Update) -> None:
+        deps = self.deps
+        chat_id = update.effective_chat.id
+        state = deps.store.load_chat(chat_id)
+        if state.seen(update.update_id):
+            log.info("update %s already handled (webhook retry)", update.update_id)
+            return
+        if state.busy_since is not None:
+            # Only a crash or restart leaves this set: the finally below always clears it.
+            await deps.chat.send(chat_id, render("restarted", request=state.busy_request or ""))
+            state.busy_since = state.busy_request = None
+        deps.store.save_chat(state)
+
+        if update.callback_query is not None:
+            await deps.chat.answer_button(update.callback_query.id)
+            parsed = parse_callback(update.callback_query.data or "")
+        elif update.message is not None and update.message.text:
+            parsed = parse_text(update.message.text)
+        else:
+            await deps.chat.send(chat_id, render("not_text"))
+            return
+        await self.dispatch(state, parsed, update)
+
+    async def dispatch(self, state: ChatState, parsed: Parsed, update: Update) -> None:
+        deps, chat_id = self.deps, state.chat_id
+        match parsed.intent:
+            case Intent.START:
+                name = update.effective_user.first_name if update.effective_user else "there"
+                text = render("start", name=name, app=_app_name(deps.settings.repo_url))
+                if deps.settings.demo_model:
+                    text = Raw(text + "\n\n" + render("demo_banner"))
+                await deps.chat.send(chat_id, text)
+            case Intent.HELP:
+                await deps.chat.send(chat_id, render("help"))
+            case Intent.STATUS:
+                live = deps.hosting.production_url if await blocking(deps.hosting.live_build) else "nothing yet"
+                pending = state.pending.url if state.pending else "nothing"
+                await deps.chat.send(chat_id, render("status", live=live, pending=pending))
+            case Intent.SHIP:
+                await shipping.ship(deps, state, parsed.preview_id)
+            case Intent.UNDO:
+                await shipping.undo(deps, state)
+            case Intent.DISCARD:
+                await shipping.discard(deps, state, parsed.preview_id)
+            case Intent.CHANGE:
+                await deps.chat.send(chat_id, render("change_prompt"))
+            case Intent.STOP:
+                await deps.chat.send(chat_id, "Nothing is running right now.")
+            case Intent.REQUEST:
+                await self.request(state, parsed.text)
+
+    async def request(self, state: ChatState, text: str) -> None:
+        """Edit → check (bounded fix rounds) → build → publish → preview message."""
+        deps, chat_id = self.deps, state.chat_id
+        if deps.screen is not None and not await blocking(deps.screen.allows, text):
+            await deps.chat.send(chat_id, render("screened"))
+            return
+        progress = Progress(text, stop_data=button(Intent.STOP))
+        card = StatusCard(deps.chat, chat_id, progress.render, deps.settings.status_edit_interval_s)
+        await card.show()
+        state.busy_since, state.busy_request = time.time(), text
+        deps.store.save_chat(state)
+        pending_note = render("pending_note") if state.pending else ""
+        try:
+            preview = await self._make_preview(state, text, progress, card)
+        except RequestFailed as exc:
+            progress.failed = True
+            await card.refresh(force=True)
+            await deps.chat.send(chat_id, exc.message)
+            return
+        except asyncio.CancelledError:
+            progress.failed = True
+            await card.refresh(force=True)
+            await deps.chat.send(chat_id, render("stopped", pending_note=pending_note))
+            raise
+        except Exception:
+            log.exception("request failed")
+            progress.failed = True
+            await card.refresh(force=True)
+            await deps.chat.send(chat_id, render("failed", pending_note=pending_note, reason=""))
+            return
+        finally:
+            state.busy_since = state.busy_request = None
+            deps.store.save_chat(state)
+        if preview is None:
+            return
+        progress.phase = len(PHASES)
+        await card.refresh(force=True)
+        old = state.pending
+        buttons = [
+            ("🚀 Ship it", button(Intent.SHIP, preview.id)),
+            ("✏️ Change something", button(Intent.CHANGE, preview.id)),
+            ("🗑 Discard", button(Intent.DISCARD, preview.id)),
+        ]
+        preview.message_id = await deps.chat.send(chat_id, self._preview_text(preview), buttons)
+        state.pending = preview
+        deps.store.save_chat(state)
+        if old is not None and old.message_id:
+            await deps.chat.drop_buttons(chat_id, old.message_id)  # an older preview can't be shipped
+
+    def _preview_text(self, preview: Preview) -> str:
+        text = render("preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url)
+        return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
+
+    async def _make_preview(self, state: ChatState, text: str, progress: Progress, card) -> Preview | None:
+        deps, chat_id = self.deps, state.chat_id
+        repo = deps.repo_for(chat_id)
+        try:
+            origin_main = await blocking(repo.sync)
+        except GitError as exc:
+            log.error("sync failed: %s", exc)
+            raise RequestFailed(render("failed", pending_note="", reason="I couldn't reach the app's code.")) from exc
+        base = state.pending.commit if state.pending else origin_main
+        build_id = new_build_id()
+        await blocking(repo.start_branch, f"preview/{build_id}", base)
+        try:
+            config = load_repo_config(repo.path)
+        except RepoConfigError as exc:
+            raise RequestFailed(render("failed", pending_note="", reason=f"The app's Shipit settings are broken: {exc}")) from exc
+        env = command_env(deps.store.workspace / "home")
+        if config.install:
+            await self._run_or_fail(config.install, repo.path, env, "install")
+
+        progress.phase = 1
+        await card.refresh(force=True)
+        coder = self._coder_config(repo.path, config)
+        prompt = f"{state.context_note}\n\n{text}" if state.context_note else text
+        run = await self._code(state, prompt, repo.path, coder, card)
+        state.context_note = None
+        deps.store.save_chat(state)
+        if not repo.changed_files():
+            template = "question" if run.answer.rstrip().endswith("?") else "nothing_changed"
+            await deps.chat.send(chat_id, render(template, answer=clip(run.answer or "I wasn't sure what to change.")))
+            return None
+
+        progress.phase = 2
+        await card.refresh(force=True)
+        checks = await self._validate(state, config, repo.path, env, coder, card)
+        summary = run.answer if checks[1] is None else checks[1]
+        commit = await blocking(repo.commit_all, f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}")
+        if commit is None:
+            raise RequestFailed(render("nothing_changed", answer=clip(summary)))
+
+        progress.phase = 3
+        await card.refresh(force=True)
+        if config.build:
+            await self._run_or_fail(config.build, repo.path, env, "build")
+        try:
+            url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
+        except HostingError as exc:
+            raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
+        return Preview(
+            id=build_id,
+            branch=f"preview/{build_id}",
+            commit=commit,
+            url=url,
+            summary=summary,
+            request=text,
+            created_at=time.time(),
+            checks=describe_checks(checks[0]),
+        )
+
+    async def _code(self, state: ChatState, prompt: str, repo, coder: CoderConfig, card):
+        async def on_tool(_name, _input):
+            await card.refresh()
+
+        try:
+            run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
+        except CoderLimitError as exc:
+            raise RequestFailed(render("failed", pending_note="", reason="The change took more work than I'm allowed for one request. Try asking for a smaller step.")) from exc
+        except CoderError as exc:
+            log.error("claude failed: %s", exc)
+            raise RequestFailed(render("failed", pending_note="", reason="The AI model didn't answer. Please try again in a minute.")) from exc
+        state.claude_session = run.session_id or state.claude_session
+        self.deps.store.save_chat(state)
+        return run
+
+    async def _validate(self, state, config: RepoConfig, repo, env, coder, card) -> tuple[CommandResult, str | None]:
+        """Run the repo's checks; on failure let Claude fix and re-run, at most `fix_rounds` times."""
+        settings = self.deps.settings
+        if not config.validate:
+            return CommandResult("", 0, "no checks configured", 0.0), None
+        summary = None
+        for round_no in range(settings.fix_rounds + 1):
+            result = await blocking(run_command, config.validate, repo, env, settings.command_timeout_s)
+            if result.ok:
+                return result, summary
+            if round_no == settings.fix_rounds:
+                break
+            fix = (
+                f"The checks (`{config.validate}`) failed after your change. Fix the change so they "
+                f"pass; do not weaken or skip the checks. Output:\n\n{result.output[-3000:]}"
+            )
+            run = await self._code(state, fix, repo, coder, card)
+            summary = run.answer or summary
+        pending_note = render("pending_note") if state.pending else ""
+        raise RequestFailed(render("checks_failed", pending_note=pending_note, reason=describe_checks(result)))
+
+    async def _run_or_fail(self, command: str, repo, env, what: str) -> CommandResult:
+        result = await blocking(run_command, command, repo, env, self.deps.settings.command_timeout_s)
+        if not result.ok:
+            log.error("%s failed: %s", what, result.output[-2000:])
+            raise RequestFailed(render("build_failed", reason=f"The {what} step failed."))
+        return result
+
+    def _coder_config(self, repo, config: RepoConfig) -> CoderConfig:
+        deps = self.deps
+        policy = Policy.for_repo(repo, config, secret_paths=deps.secret_paths)
+        env = cli_env(deps.store.workspace / "home", deps.settings.claude_config_dir)
+        return CoderConfig(
+            system_prompt=system_prompt(config.allowed_paths, config.validate, config.build),
+            env=env,
+            cli_wrapper=deps.cli_wrapper,
+            hooks=hook_matchers(policy),
+            disallowed_tools=DISALLOWED_TOOLS,
+            max_turns=deps.settings.max_turns,
+            max_budget_usd=deps.settings.max_budget_usd,
+            model=deps.settings.model,
+            sandbox=sandbox_settings(repo),
+        )
+
+
+def _app_name(repo_url: str) -> str:
+    name = repo_url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    return name or "your app"

@@ -1,0 +1,133 @@
+"""Git done by Shipit itself (never by the agent): clone, branch, commit, merge, push, revert."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Shipit",
+    "GIT_AUTHOR_EMAIL": "shipit@localhost",
+    "GIT_COMMITTER_NAME": "Shipit",
+    "GIT_COMMITTER_EMAIL": "shipit@localhost",
+}
+
+
+class GitError(Exception):
+    """A git command failed."""
+
+    def __init__(self, args: list[str], returncode: int, output: str) -> None:
+        super().__init__(f"git {' '.join(args)} failed ({returncode}): {output.strip()[-500:]}")
+        self.args_ = args
+        self.returncode = returncode
+        self.output = output
+
+
+class MainMovedError(GitError):
+    """main changed since the preview was made, so the preview is not what would go live."""
+
+
+class PushRejectedError(GitError):
+    """origin refused the push (main moved, or no permission)."""
+
+
+@dataclass
+class Repo:
+    """One working clone of the target repo, owned by one chat."""
+
+    path: Path
+    url: str
+    main: str = "main"
+    ssh_command: str = ""  # GIT_SSH_COMMAND with the deploy key, when pushing over SSH
+
+    def git(self, *args: str, check: bool = True, cwd: Path | None = None) -> str:
+        proc = self._run(args, cwd)
+        if check and proc.returncode != 0:
+            raise GitError(list(args), proc.returncode, proc.stdout + proc.stderr)
+        return proc.stdout.strip()
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """True when `newer` already contains `older` (so main can fast-forward to it)."""
+        return self._run(("merge-base", "--is-ancestor", older, newer), None).returncode == 0
+
+    def _run(self, args: tuple[str, ...], cwd: Path | None) -> subprocess.CompletedProcess:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            "GIT_TERMINAL_PROMPT": "0",
+            **GIT_IDENTITY,
+        }
+        if self.ssh_command:
+            env["GIT_SSH_COMMAND"] = self.ssh_command
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def sync(self) -> str:
+        """Clone if missing, else fetch; returns origin's main commit."""
+        if not (self.path / ".git").exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.git("clone", "--quiet", "--no-checkout", self.url, str(self.path), cwd=self.path.parent)
+            # The agent's tools must not change where the repo pushes; Shipit pushes by URL.
+            self.git("config", "core.hooksPath", "/dev/null")
+        else:
+            self.git("fetch", "--quiet", "--prune", "origin")
+        return self.git("rev-parse", f"origin/{self.main}")
+
+    def start_branch(self, branch: str, base: str) -> None:
+        """Check out a fresh branch at `base`, discarding any stray edits in the work tree."""
+        self.git("checkout", "--quiet", "--force", "-B", branch, base)
+        self.git("clean", "-fdq", "-e", "node_modules")
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+    def changed_files(self) -> list[str]:
+        """Paths changed in the work tree (tracked or new), relative to the repo."""
+        out = self.git("status", "--porcelain", "--untracked-files=all")
+        return [line[3:].split(" -> ")[-1] for line in out.splitlines() if line.strip()]
+
+    def commit_all(self, message: str) -> str | None:
+        """Commit every change in the work tree; None when there was nothing to commit."""
+        if not self.changed_files():
+            return None
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--no-verify", "-m", message)
+        return self.head()
+
+    def diff_stat(self, base: str, commit: str) -> list[str]:
+        return self.git("diff", "--name-only", base, commit).splitlines()
+
+    def restore_main_to(self, tree_of: str, message: str) -> str:
+        """Add a commit on main whose files equal those of `tree_of` (an undo), and push it."""
+        origin_main = self.sync()
+        tree = self.git("rev-parse", f"{tree_of}^{{tree}}")
+        new = self.git("commit-tree", tree, "-p", origin_main, "-m", message)
+        self.git("checkout", "--quiet", "--force", "-B", self.main, new)
+        self.push(new)
+        return new
+
+    def push(self, commit: str) -> None:
+        try:
+            self.git("push", "--quiet", "origin", f"{commit}:refs/heads/{self.main}")
+        except GitError as exc:
+            raise PushRejectedError(exc.args_, exc.returncode, exc.output) from exc
+
+    def delete_branch(self, branch: str) -> None:
+        self.git("checkout", "--quiet", "--force", "--detach", check=False)
+        self.git("branch", "-D", branch, check=False)
+
+    def worktree_at(self, commit: str, path: Path) -> Path:
+        """A separate checkout of `commit` (to build main without touching the chat's branch)."""
+        self.git("worktree", "remove", "--force", str(path), check=False)
+        self.git("worktree", "prune")
+        self.git("worktree", "add", "--quiet", "--detach", str(path), commit)
+        return path

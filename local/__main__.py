@@ -1,0 +1,51 @@
+"""`python -m local`: start the embedded default and print where to chat with the bot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+
+from local.origin import REPO_ROOT
+from local.stack import Stack, StackConfig
+
+DEFAULT_PORTS = {"telegram": 8081, "apigw": 8082, "agentcore": 8083, "model": 8084, "site": 8090, "agent": 8080}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run all of Shipit on this machine.")
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("SHIPIT_LOCAL_ROOT", REPO_ROOT / ".shipit")))
+    parser.add_argument("--user-id", type=int, default=1001, help="the Telegram user id allowed to talk to the bot")
+    parser.add_argument("--any-port", action="store_true", help="pick free ports instead of 8080-8090")
+    args = parser.parse_args()
+
+    ports = {} if args.any_port else DEFAULT_PORTS
+    stack = Stack(StackConfig(root=args.root, allowed_user_ids=(args.user_id,), ports=ports))
+    stack.start()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    print(
+        "\nShipit is running on this machine.\n"
+        f"  Chat with the bot:  {stack.chat_page}?user_id={args.user_id}&name=Sam\n"
+        f"  Model:              {stack.model_label}"
+        + ("  (OFFLINE DEMO: it always makes the same sample change)" if stack.model_label.startswith("offline") else "")
+        + "\n"
+        f"  Live app:           {stack.site.url}/\n"
+        f"  App repo (origin):  {stack.origin}\n"
+        f"  Webhook:            {stack.webhook_url}\n"
+        f"  Agent log:          {stack.root / 'agent.log'}\n"
+        "Try: 'make the offset field bigger', open the preview, then 'ship it'. Ctrl-C stops.\n",
+        flush=True,
+    )
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The embedded default: the whole of Shipit on one machine, wired like it is on AWS.
+
+Telegram emulator → API Gateway stand-in → the real relay handler → AgentCore emulator → the real
+agent process (`python -m agent`) → the real `claude` CLI → local hosting and a bare git origin.
+Tests build the same Stack with a scripted model; `python -m local` builds it with the demo model
+(or real Claude when ANTHROPIC_API_KEY or Bedrock is configured).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from local import agentcore_emulator, apigw, site_server
+from local.agent_process import AGENT_START_COMMAND
+from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
+from local.scripted_claude import Responder, ScriptedClaude
+from local.servers import ServerHandle, free_port, serve_in_thread
+from local.telegram_emulator import RunningEmulator, start_emulator
+
+RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/shipit-local"
+
+
+@dataclass
+class StackConfig:
+    """Where the stack keeps its files, who may talk to it, and on which ports it listens."""
+
+    root: Path
+    sample_app: Path = SAMPLE_APP
+    token: str = "1000001:LOCAL-shipit-emulator-token"
+    webhook_secret: str = "local-webhook-secret"
+    allowed_user_ids: tuple[int, ...] = (1001,)
+    ports: dict[str, int] = field(default_factory=dict)  # telegram, apigw, agentcore, site, agent, model
+    responder: Responder | None = None  # a scripted model; None picks from the environment
+    agent_env: dict[str, str] = field(default_factory=dict)  # extra settings for the agent
+    telegram_options: dict = field(default_factory=dict)
+
+
+class AgentProcess:
+    """The agent app as a child process, started with the container's own command."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
+        self.env, self.port, self.log_path = env, port, log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        command = [sys.executable, *AGENT_START_COMMAND[1:]]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        # Readiness: the app answers /ping once it serves; bounded by a deadline, not a sleep.
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"agent exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/ping", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"agent did not answer /ping within {timeout}s; see {self.log_path}")
+
+    def ping(self) -> dict:
+        return httpx.get(f"{self.url}/ping", timeout=5).json()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Stack:
+    """Start, inspect and stop the embedded default."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.root = config.root
+        self.origin = self.root / "origin.git"
+        self.site_dir = self.root / "site"
+        self.workspace = self.root / "workspace"
+        self.model: ScriptedClaude | None = None
+        self.model_label = ""
+        self._servers: list[ServerHandle] = []
+        self._saved_env: dict[str, str | None] = {}
+        self.telegram: RunningEmulator | None = None
+        self.agent: AgentProcess | None = None
+
+    def port(self, name: str) -> int:
+        return self.config.ports.get(name, 0)
+
+    def start(self) -> Stack:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "tmp").mkdir(exist_ok=True)
+        seed_origin(self.origin, self.config.sample_app)
+        self.site = self._serve(site_server.create_app(self.site_dir), "site")
+        model_env = self._model_env()
+        self.telegram = start_emulator(self.config.token, port=self.port("telegram"), **self.config.telegram_options)
+        agent_port = self.port("agent") or free_port()
+        self.agent = AgentProcess(self._agent_env(model_env, agent_port), agent_port, self.root / "agent.log")
+        self.agent.start()
+        self.agentcore = self._serve(agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN), "agentcore")
+        self._relay_env()
+        self.apigw = self._serve(apigw.create_app(), "apigw")
+        self.webhook_url = f"{self.apigw.url}/telegram"
+        httpx.post(
+            f"{self.telegram.url}/bot{self.config.token}/setWebhook",
+            json={"url": self.webhook_url, "secret_token": self.config.webhook_secret},
+            timeout=10,
+        ).raise_for_status()
+        return self
+
+    def restart_agent(self) -> None:
+        """Stop the agent process and start a new one on the same port and workspace."""
+        self.agent.stop()
+        self.agent.start()
+
+    def stop(self) -> None:
+        if self.agent:
+            self.agent.stop()
+        if self.telegram:
+            self.telegram.stop()
+        for server in reversed(self._servers):
+            server.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    @property
+    def chat_page(self) -> str:
+        return f"{self.telegram.url}/"
+
+    def _serve(self, app, name: str) -> ServerHandle:
+        handle = serve_in_thread(app, port=self.port(name), name=name)
+        self._servers.append(handle)
+        return handle
+
+    def _model_env(self) -> dict[str, str]:
+        """Scripted model when given; else real Claude if configured; else the offline demo."""
+        env = os.environ
+        if self.config.responder is None and env.get("ANTHROPIC_API_KEY"):
+            self.model_label = "Anthropic API"
+            keys = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL")
+            return {k: env[k] for k in keys if env.get(k)}
+        if self.config.responder is None and env.get("CLAUDE_CODE_USE_BEDROCK") == "1":
+            self.model_label = "Amazon Bedrock"
+            keys = ("CLAUDE_CODE_USE_BEDROCK", "AWS_REGION", "ANTHROPIC_MODEL", "AWS_PROFILE",
+                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")  # fmt: skip
+            return {k: env[k] for k in keys if env.get(k)}
+        demo = self.config.responder is None
+        if demo:
+            from local.demo_model import respond
+
+            responder = respond
+            self.model_label = "offline demo model"
+        else:
+            responder = self.config.responder
+            self.model_label = "scripted model"
+        self.model = ScriptedClaude(responder)
+        server = self._serve(self.model.app(), "model")
+        return {
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "offline-scripted-model",
+            "CLAUDE_CODE_MAX_RETRIES": "0",
+            **({"SHIPIT_DEMO_MODEL": "1"} if demo else {}),
+        }
+
+    def _agent_env(self, model_env: dict[str, str], port: int) -> dict[str, str]:
+        base = {k: os.environ[k] for k in ("PATH", "LANG", "SYSTEMROOT") if k in os.environ}
+        return {
+            **base,
+            "HOME": str(self.root / "home"),
+            "TMPDIR": str(self.root / "tmp"),
+            "PYTHONUNBUFFERED": "1",
+            "SHIPIT_WORKSPACE": str(self.workspace),
+            "SHIPIT_REPO_URL": str(self.origin),
+            "SHIPIT_TELEGRAM_API_BASE": self.telegram.url,
+            "SHIPIT_BOT_TOKEN": self.config.token,
+            "SHIPIT_HOSTING": "local",
+            "SHIPIT_SITE_DIR": str(self.site_dir),
+            "SHIPIT_PUBLIC_URL": self.site.url,
+            "SHIPIT_AGENT_PORT": str(port),
+            "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
+            **model_env,
+            **self.config.agent_env,
+        }
+
+    def _relay_env(self) -> None:
+        """The relay runs in this process (behind the API Gateway stand-in): give it its settings."""
+        from relay import handler, settings
+
+        values = {
+            "SHIPIT_WEBHOOK_SECRET": self.config.webhook_secret,
+            "SHIPIT_ALLOWED_USER_IDS": ",".join(map(str, self.config.allowed_user_ids)),
+            "SHIPIT_AGENT_RUNTIME_ARN": RUNTIME_ARN,
+            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.agentcore.url,
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        settings.reset_cache()
+        handler._reset_for_tests()

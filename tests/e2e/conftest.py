@@ -1,0 +1,68 @@
+"""Fixtures for end-to-end runs of the embedded default with a scripted model."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from local.scripted_claude import Turn, call, say, working_directory
+from local.stack import Stack, StackConfig
+
+USER = 1001
+
+
+def links(message: dict) -> list[str]:
+    """URLs behind the links in a bot message (Telegram text_link entities)."""
+    return [e["url"] for e in message.get("entities") or [] if e.get("type") == "text_link"]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def edit_session(old: str, new: str, path: str = "src/style.css", answer: str = "Done.") -> list:
+    """A realistic session: read the file, edit it, run the checks, answer."""
+
+    def at(request) -> str:
+        return f"{working_directory(request)}/{path}"
+
+    return [
+        lambda r: call("Read", file_path=at(r)),
+        lambda r: call("Edit", file_path=at(r), old_string=old, new_string=new),
+        lambda r: call("Bash", command="node --test tests/", description="Run the checks"),
+        lambda r: say(answer),
+    ]
+
+
+class Script:
+    """A queue of turns (or functions of the request), then a fixed tail answer."""
+
+    def __init__(self, steps: list, tail: Turn | None = None) -> None:
+        self.steps = list(steps)
+        self.tail = tail or say("Done.")
+
+    def extend(self, steps: list) -> None:
+        self.steps.extend(steps)
+
+    def __call__(self, request: dict) -> Turn:
+        if not self.steps:
+            return self.tail
+        step = self.steps.pop(0)
+        return step(request) if callable(step) else step
+
+
+@pytest.fixture
+def start_stack(tmp_path):
+    """Start a stack with a scripted model; stopped after the test."""
+    stacks: list[Stack] = []
+
+    def start(script: Script, **config) -> Stack:
+        stack = Stack(StackConfig(root=tmp_path / f"stack{len(stacks)}", responder=script, **config))
+        stacks.append(stack)
+        return stack.start()
+
+    yield start
+    for stack in stacks:
+        stack.stop()

@@ -1,0 +1,95 @@
+"""The walking skeleton end to end: webhook → relay → runtime → agent → real CLI → preview → ship."""
+
+from __future__ import annotations
+
+import httpx
+
+from local.origin import origin_file, origin_head
+from tests.e2e.conftest import USER, Script, edit_session, git, links
+
+BIGGER = ("  font-size: 1rem;\n  padding: 0.25rem;", "  font-size: 1.6rem;\n  padding: 0.5rem;")
+
+
+def preview_message(tg, timeout=90):
+    return tg.wait_for_text(USER, "Your preview is ready", timeout=timeout)
+
+
+def test_request_preview_ship_loop(start_stack):
+    script = Script(edit_session(*BIGGER, answer="I made the offset field bigger."))
+    stack = start_stack(script)
+    tg = stack.telegram.client()
+    main_before = origin_head(stack.origin)
+
+    tg.send_text(USER, "make the offset field bigger")
+
+    # The status card comes first; the relay got the update over the webhook with the secret.
+    first = tg.wait_for(USER, lambda ms: [m for m in ms if m["from_bot"]], timeout=30)
+    assert "Working on" in [m for m in first if m["from_bot"]][0]["text"]
+    preview = preview_message(tg)
+    assert "I made the offset field bigger." in preview["text"]
+    assert "all 8 checks passed" in preview["text"]
+    preview_url = links(preview)[0]
+    assert "/previews/" in preview_url
+
+    # The preview serves the change; production and main do not have it yet.
+    assert "font-size: 1.6rem" in httpx.get(preview_url + "style.css").text
+    assert httpx.get(preview_url).status_code == 200
+    assert origin_head(stack.origin) == main_before
+    assert "font-size: 1.6rem" not in origin_file(stack.origin, "src/style.css")
+
+    # The change is a commit on the preview branch in the chat's clone.
+    clone = stack.workspace / "chats" / str(USER) / "repo"
+    build_id = preview_url.rstrip("/").rsplit("/", 1)[-1]
+    assert "font-size: 1.6rem" in git(clone, "show", f"preview/{build_id}:src/style.css")
+    previewed_commit = git(clone, "rev-parse", f"preview/{build_id}")
+
+    # Only real tools ran, through the real CLI: the edit and the checks succeeded.
+    results = stack.model.tool_results()
+    assert len(results) == 3 and not any(r["is_error"] for r in results)
+
+    tg.press_button(USER, preview["message_id"], text="🚀 Ship it")
+    live = tg.wait_for_text(USER, "It's live", timeout=60)
+
+    # main is exactly the previewed commit, and production serves that same build.
+    assert origin_head(stack.origin) == previewed_commit
+    assert "font-size: 1.6rem" in origin_file(stack.origin, "src/style.css")
+    production = links(live)[0]
+    assert "font-size: 1.6rem" in httpx.get(production + "style.css").text
+    assert (stack.site_dir / "builds" / build_id).is_dir()
+
+
+def test_typed_ship_it_without_preview_gets_clear_answer(start_stack):
+    stack = start_stack(Script([]))
+    tg = stack.telegram.client()
+    tg.send_text(USER, "Ship it!")
+    tg.wait_for_text(USER, "nothing waiting to go live", timeout=30)
+
+
+def test_failing_validation_is_not_published(start_stack):
+    # The "fix" breaks the maths the tests check; every fix round answers without fixing.
+    broken = ("return offset / Math.sin(toRadians(angle));", "return offset * 2;")
+    script = Script(edit_session(*broken, path="src/offset.js"), tail=None)
+    stack = start_stack(script, agent_env={"SHIPIT_FIX_ROUNDS": "2"})
+    tg = stack.telegram.client()
+    main_before = origin_head(stack.origin)
+
+    tg.send_text(USER, "simplify the travel formula")
+    failure = tg.wait_for_text(USER, "couldn't get this change to pass", timeout=90)
+
+    assert "checks failed" in failure["text"]
+    assert not links(failure)
+    builds = stack.site_dir / "builds"
+    assert not builds.exists() or not any(builds.iterdir())
+    assert origin_head(stack.origin) == main_before
+    # Claude was asked to fix it twice (two fix rounds), with the failing output.
+    fixes = [r for r in stack.model.requests if "The checks (`node --test tests/`) failed" in str(r["messages"][-1])]
+    assert len({str(r["messages"][-1])[:200] for r in fixes}) >= 1
+    assert sum(1 for r in stack.model.requests if _is_fix_prompt(r)) == 2
+
+
+def _is_fix_prompt(request) -> bool:
+    last = request["messages"][-1]
+    content = last["content"] if isinstance(last["content"], str) else " ".join(
+        b.get("text", "") for b in last["content"] if isinstance(b, dict)
+    )
+    return last["role"] == "user" and "failed after your change" in content
