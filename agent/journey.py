@@ -25,6 +25,7 @@ from agent.intents import Intent, Parsed, button, parse_callback, parse_text
 from agent.messages import Raw, clip, render, system_prompt
 from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview
 from agent.tool_env import cli_env, command_env
 
@@ -124,8 +125,7 @@ class Journey:
     async def request(self, state: ChatState, text: str) -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
-        if deps.screen is not None and not await blocking(deps.screen.allows, text):
-            await deps.chat.send(chat_id, render("screened"))
+        if deps.screen is not None and not await self._screened_ok(chat_id, text):
             return
         progress = Progress(text, stop_data=button(Intent.STOP))
         card = StatusCard(deps.chat, chat_id, progress.render, deps.settings.status_edit_interval_s)
@@ -169,6 +169,19 @@ class Journey:
         deps.store.save_chat(state)
         if old is not None and old.message_id:
             await deps.chat.drop_buttons(chat_id, old.message_id)  # an older preview can't be shipped
+
+    async def _screened_ok(self, chat_id: int, text: str) -> bool:
+        """Input screening (optional): a refusal, or an honest 'can't check now', loses nothing."""
+        try:
+            if await blocking(self.deps.screen.allows, text):
+                return True
+            template = "screened"
+        except ScreeningUnavailable:
+            template = "screening_unavailable"
+        except ScreeningMisconfigured:
+            template = "screening_misconfigured"
+        await self.deps.chat.send(chat_id, render(template))
+        return False
 
     def _preview_text(self, preview: Preview) -> str:
         text = render("preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url)
