@@ -7,7 +7,6 @@ import shutil
 import sys
 from pathlib import Path
 
-
 from agent import app as app_module
 from agent import secrets
 from agent.chat import Chat
@@ -55,7 +54,9 @@ def build_factory(settings: Settings):
         )
     else:
         hosting = LocalHosting(settings.site_dir, settings.public_url)
-    wrapper = write_cli_wrapper(Path(secrets.KEY_DIR.parent) / "shipit-bin", bundled_cli(), cli_variable_names())
+    wrapper = write_cli_wrapper(
+        Path(secrets.KEY_DIR.parent) / "shipit-bin", bundled_cli(), cli_variable_names()
+    )
     secret_paths = tuple(p for p in (key, secrets.KEY_DIR, settings.claude_config_dir) if p)
 
     async def factory() -> app_module.Runtime:
@@ -88,13 +89,17 @@ def _screen(settings: Settings):
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = Settings.from_env()
     settings.workspace.mkdir(parents=True, exist_ok=True)
     log.info("Shipit agent on port %s; workspace %s", settings.port, settings.workspace)
     log.info("Model: %s", model_label(settings))
     if not (shutil.which("bwrap") and shutil.which("socat")):
-        log.warning("bubblewrap/socat not installed: no OS sandbox for Bash; the hook policy still applies")
+        log.warning(
+            "bubblewrap/socat not installed: no OS sandbox for Bash; the hook policy still applies"
+        )
     app_module.configure(build_factory(settings))
     app_module.app.run(port=settings.port)
 

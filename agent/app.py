@@ -96,6 +96,6 @@ async def invoke(payload, context):
         _runtime = await _factory()
     update = payload.get("update") if isinstance(payload, dict) else None
     if not isinstance(update, dict):
-        return {"accepted": False, "reason": "payload must be {\"update\": {...}}"}
+        return {"accepted": False, "reason": 'payload must be {"update": {...}}'}
     log.info("session %s: update %s", getattr(context, "session_id", None), update.get("update_id"))
     return _runtime.accept(update)

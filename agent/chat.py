@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -21,7 +22,9 @@ Buttons = list[tuple[str, str]]  # (label, callback_data), one row
 def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
+    )
 
 
 def _plain(html_text: str) -> str:
@@ -65,7 +68,9 @@ class Chat:
             message_id = message.message_id
         return message_id
 
-    async def edit(self, chat_id: int, message_id: int, html_text: str, buttons: Buttons | None = None) -> None:
+    async def edit(
+        self, chat_id: int, message_id: int, html_text: str, buttons: Buttons | None = None
+    ) -> None:
         try:
             await self._call(
                 self.bot.edit_message_text,
@@ -81,22 +86,20 @@ class Chat:
                 raise
 
     async def drop_buttons(self, chat_id: int, message_id: int) -> None:
-        try:
-            await self._call(self.bot.edit_message_reply_markup, chat_id=chat_id, message_id=message_id)
-        except BadRequest:
-            pass  # already gone, or the message is too old to edit: nothing to do
+        # Already gone, or the message is too old to edit: nothing to do.
+        with contextlib.suppress(BadRequest):
+            await self._call(
+                self.bot.edit_message_reply_markup, chat_id=chat_id, message_id=message_id
+            )
 
     async def answer_button(self, callback_query_id: str, text: str | None = None) -> None:
-        try:
+        # The button press may be older than Telegram keeps it; the reply still goes out.
+        with contextlib.suppress(BadRequest):
             await self.bot.answer_callback_query(callback_query_id, text=text)
-        except BadRequest:
-            pass  # the button press is older than Telegram keeps it; the reply still goes out
 
     async def typing(self, chat_id: int) -> None:
-        try:
+        with contextlib.suppress(BadRequest, RetryAfter):
             await self.bot.send_chat_action(chat_id, "typing")
-        except (BadRequest, RetryAfter):
-            pass
 
     async def _call(self, method, **kwargs):
         """Call a Bot API method; wait out one RetryAfter; fall back to plain text on bad HTML."""

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 class CoderError(Exception):
     """The Claude run ended without a usable answer."""
 
-    def __init__(self, subtype: str, terminal_reason: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, subtype: str, terminal_reason: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(f"claude run failed: {subtype} ({terminal_reason or '-'}, http {status})")
         self.subtype = subtype
         self.terminal_reason = terminal_reason
@@ -89,7 +91,9 @@ async def run_coder(
         return await _run(prompt, repo, config, None, on_tool)
 
 
-async def _run(prompt: str, repo: Path, config: CoderConfig, resume: str | None, on_tool) -> CoderRun:
+async def _run(
+    prompt: str, repo: Path, config: CoderConfig, resume: str | None, on_tool
+) -> CoderRun:
     options = ClaudeAgentOptions(
         cwd=str(repo),
         cli_path=str(config.cli_wrapper),
@@ -105,7 +109,7 @@ async def _run(prompt: str, repo: Path, config: CoderConfig, resume: str | None,
         model=config.model or None,
         resume=resume,
         sandbox=config.sandbox,
-        stderr=lambda line: log.debug("claude: %s", line.rstrip()),
+        stderr=lambda line: log.info("claude: %s", line.rstrip()),
     )
     result: ResultMessage | None = None
     texts: list[str] = []

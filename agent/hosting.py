@@ -117,7 +117,9 @@ class S3Hosting(_Urls):
         return self.preview_url(build_id)
 
     def has_build(self, build_id: str) -> bool:
-        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=f"builds/{build_id}/", MaxKeys=1)
+        listed = self.s3.list_objects_v2(
+            Bucket=self.bucket, Prefix=f"builds/{build_id}/", MaxKeys=1
+        )
         return bool(listed.get("KeyCount"))
 
     def promote(self, build_id: str) -> str:

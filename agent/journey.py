@@ -61,7 +61,12 @@ class Progress:
             lines.append(render(name, label=label))
         finished = self.phase >= len(PHASES) or self.failed
         elapsed = f"{int(time.monotonic() - self.started)} s"
-        text = render("working", request=clip(self.request, 200), phases=Raw("\n".join(lines)), elapsed=elapsed)
+        text = render(
+            "working",
+            request=clip(self.request, 200),
+            phases=Raw("\n".join(lines)),
+            elapsed=elapsed,
+        )
         return text, None if finished else [("⏹ Stop", self.stop_data)]
 
 
@@ -106,7 +111,11 @@ class Journey:
             case Intent.HELP:
                 await deps.chat.send(chat_id, render("help"))
             case Intent.STATUS:
-                live = deps.hosting.production_url if await blocking(deps.hosting.live_build) else "nothing yet"
+                live = (
+                    deps.hosting.production_url
+                    if await blocking(deps.hosting.live_build)
+                    else "nothing yet"
+                )
                 pending = state.pending.url if state.pending else "nothing"
                 await deps.chat.send(chat_id, render("status", live=live, pending=pending))
             case Intent.SHIP:
@@ -168,7 +177,9 @@ class Journey:
         state.pending = preview
         deps.store.save_chat(state)
         if old is not None and old.message_id:
-            await deps.chat.drop_buttons(chat_id, old.message_id)  # an older preview can't be shipped
+            await deps.chat.drop_buttons(
+                chat_id, old.message_id
+            )  # an older preview can't be shipped
 
     async def _screened_ok(self, chat_id: int, text: str) -> bool:
         """Input screening (optional): a refusal, or an honest 'can't check now', loses nothing."""
@@ -184,24 +195,34 @@ class Journey:
         return False
 
     def _preview_text(self, preview: Preview) -> str:
-        text = render("preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url)
+        text = render(
+            "preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url
+        )
         return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
 
-    async def _make_preview(self, state: ChatState, text: str, progress: Progress, card) -> Preview | None:
+    async def _make_preview(
+        self, state: ChatState, text: str, progress: Progress, card
+    ) -> Preview | None:
         deps, chat_id = self.deps, state.chat_id
         repo = deps.repo_for(chat_id)
         try:
             origin_main = await blocking(repo.sync)
         except GitError as exc:
             log.error("sync failed: %s", exc)
-            raise RequestFailed(render("failed", pending_note="", reason="I couldn't reach the app's code.")) from exc
+            raise RequestFailed(
+                render("failed", pending_note="", reason="I couldn't reach the app's code.")
+            ) from exc
         base = state.pending.commit if state.pending else origin_main
         build_id = new_build_id()
         await blocking(repo.start_branch, f"preview/{build_id}", base)
         try:
             config = load_repo_config(repo.path)
         except RepoConfigError as exc:
-            raise RequestFailed(render("failed", pending_note="", reason=f"The app's Shipit settings are broken: {exc}")) from exc
+            raise RequestFailed(
+                render(
+                    "failed", pending_note="", reason=f"The app's Shipit settings are broken: {exc}"
+                )
+            ) from exc
         env = command_env(deps.store.workspace / "home")
         if config.install:
             await self._run_or_fail(config.install, repo.path, env, "install")
@@ -215,14 +236,19 @@ class Journey:
         deps.store.save_chat(state)
         if not repo.changed_files():
             template = "question" if run.answer.rstrip().endswith("?") else "nothing_changed"
-            await deps.chat.send(chat_id, render(template, answer=clip(run.answer or "I wasn't sure what to change.")))
+            await deps.chat.send(
+                chat_id,
+                render(template, answer=clip(run.answer or "I wasn't sure what to change.")),
+            )
             return None
 
         progress.phase = 2
         await card.refresh(force=True)
         checks = await self._validate(state, config, repo.path, env, coder, card)
         summary = run.answer if checks[1] is None else checks[1]
-        commit = await blocking(repo.commit_all, f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}")
+        commit = await blocking(
+            repo.commit_all, f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}"
+        )
         if commit is None:
             raise RequestFailed(render("nothing_changed", answer=clip(summary)))
 
@@ -252,22 +278,38 @@ class Journey:
         try:
             run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
         except CoderLimitError as exc:
-            raise RequestFailed(render("failed", pending_note="", reason="The change took more work than I'm allowed for one request. Try asking for a smaller step.")) from exc
+            raise RequestFailed(
+                render(
+                    "failed",
+                    pending_note="",
+                    reason="The change took more work than I'm allowed for one request. Try asking for a smaller step.",
+                )
+            ) from exc
         except CoderError as exc:
             log.error("claude failed: %s", exc)
-            raise RequestFailed(render("failed", pending_note="", reason="The AI model didn't answer. Please try again in a minute.")) from exc
+            raise RequestFailed(
+                render(
+                    "failed",
+                    pending_note="",
+                    reason="The AI model didn't answer. Please try again in a minute.",
+                )
+            ) from exc
         state.claude_session = run.session_id or state.claude_session
         self.deps.store.save_chat(state)
         return run
 
-    async def _validate(self, state, config: RepoConfig, repo, env, coder, card) -> tuple[CommandResult, str | None]:
+    async def _validate(
+        self, state, config: RepoConfig, repo, env, coder, card
+    ) -> tuple[CommandResult, str | None]:
         """Run the repo's checks; on failure let Claude fix and re-run, at most `fix_rounds` times."""
         settings = self.deps.settings
         if not config.validate:
             return CommandResult("", 0, "no checks configured", 0.0), None
         summary = None
         for round_no in range(settings.fix_rounds + 1):
-            result = await blocking(run_command, config.validate, repo, env, settings.command_timeout_s)
+            result = await blocking(
+                run_command, config.validate, repo, env, settings.command_timeout_s
+            )
             if result.ok:
                 return result, summary
             if round_no == settings.fix_rounds:
@@ -279,10 +321,14 @@ class Journey:
             run = await self._code(state, fix, repo, coder, card)
             summary = run.answer or summary
         pending_note = render("pending_note") if state.pending else ""
-        raise RequestFailed(render("checks_failed", pending_note=pending_note, reason=describe_checks(result)))
+        raise RequestFailed(
+            render("checks_failed", pending_note=pending_note, reason=describe_checks(result))
+        )
 
     async def _run_or_fail(self, command: str, repo, env, what: str) -> CommandResult:
-        result = await blocking(run_command, command, repo, env, self.deps.settings.command_timeout_s)
+        result = await blocking(
+            run_command, command, repo, env, self.deps.settings.command_timeout_s
+        )
         if not result.ok:
             log.error("%s failed: %s", what, result.output[-2000:])
             raise RequestFailed(render("build_failed", reason=f"The {what} step failed."))

@@ -23,7 +23,9 @@ class Raw(str):
 
 def render(template: str, /, **values: object) -> str:
     """Fill template `name`; model text and user text are escaped, so they cannot break markup."""
-    safe = {k: v if isinstance(v, Raw) else html.escape(str(v), quote=True) for k, v in values.items()}
+    safe = {
+        k: v if isinstance(v, Raw) else html.escape(str(v), quote=True) for k, v in values.items()
+    }
     return Raw(templates()[template].format(**safe))
 
 

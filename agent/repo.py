@@ -75,7 +75,9 @@ class Repo:
         """Clone if missing, else fetch; returns origin's main commit."""
         if not (self.path / ".git").exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.git("clone", "--quiet", "--no-checkout", self.url, str(self.path), cwd=self.path.parent)
+            self.git(
+                "clone", "--quiet", "--no-checkout", self.url, str(self.path), cwd=self.path.parent
+            )
             # The agent's tools must not change where the repo pushes; Shipit pushes by URL.
             self.git("config", "core.hooksPath", "/dev/null")
         else:

@@ -27,7 +27,9 @@ def bot_token(settings: Settings, secrets_client=None) -> str:
     raise SettingsError("SHIPIT_BOT_TOKEN", "set it, or SHIPIT_BOT_TOKEN_SECRET_ARN")
 
 
-def deploy_key_file(settings: Settings, secrets_client=None, key_dir: Path = KEY_DIR) -> Path | None:
+def deploy_key_file(
+    settings: Settings, secrets_client=None, key_dir: Path = KEY_DIR
+) -> Path | None:
     """The SSH deploy key as a 0600 file, or None when the repo is reached without one."""
     if settings.deploy_key_file:
         return Path(settings.deploy_key_file)

@@ -81,9 +81,9 @@ class Settings:
             workspace=workspace,
             repo_url=env.get("SHIPIT_REPO_URL", ""),
             main_branch=env.get("SHIPIT_MAIN_BRANCH", "main"),
-            telegram_api_base=env.get("SHIPIT_TELEGRAM_API_BASE", "https://api.telegram.org").rstrip(
-                "/"
-            ),
+            telegram_api_base=env.get(
+                "SHIPIT_TELEGRAM_API_BASE", "https://api.telegram.org"
+            ).rstrip("/"),
             bot_token=env.get("SHIPIT_BOT_TOKEN", ""),
             bot_token_secret_arn=env.get("SHIPIT_BOT_TOKEN_SECRET_ARN", ""),
             deploy_key_secret_arn=env.get("SHIPIT_DEPLOY_KEY_SECRET_ARN", ""),

@@ -90,7 +90,9 @@ async def discard(deps: Deps, state: ChatState, preview_id: str | None) -> None:
         await deps.chat.send(chat_id, render("nothing_to_discard"))
         return
     state.pending = None
-    state.context_note = "The requester discarded the preview; the repository is back to the live version."
+    state.context_note = (
+        "The requester discarded the preview; the repository is back to the live version."
+    )
     deps.store.save_chat(state)
     await blocking(deps.repo_for(chat_id).delete_branch, pending.branch)
     if pending.message_id:
@@ -109,7 +111,9 @@ async def _baseline(deps: Deps, repo, chat_id: int, main_commit: str) -> Release
     env = command_env(deps.store.workspace / "home")
     for command in (config.install, config.build):
         if command:
-            result = await blocking(run_command, command, tree, env, deps.settings.command_timeout_s)
+            result = await blocking(
+                run_command, command, tree, env, deps.settings.command_timeout_s
+            )
             if not result.ok:
                 raise BuildError(command, result)
     await blocking(deps.hosting.publish, build_id, tree / config.output)

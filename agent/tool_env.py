@@ -25,17 +25,18 @@ SDK_VARIABLES = (
     "PWD",
 )
 
-# Quiet, deterministic CLI: no autoupdate, telemetry or side traffic; strip the model API key
-# from the environment of every subprocess the CLI starts (Bash tool, hooks).
+# Quiet, deterministic CLI: no autoupdate, telemetry or side traffic.
 CLI_FIXED = {
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     "DISABLE_AUTOUPDATER": "1",
     "DISABLE_TELEMETRY": "1",
     "DISABLE_ERROR_REPORTING": "1",
-    "CLAUDE_CODE_SUBPROCESS_ENV_SCRUB": "1",
     # bypassPermissions is refused as root without it; the hook policy is the gate, not prompts.
     "IS_SANDBOX": "1",
 }
+# Strips model credentials from every subprocess the CLI starts (Bash tool, hooks). CLI 2.1.330
+# refuses to start with it unless bubblewrap is installed, so it is only set where bwrap exists.
+SCRUB = "CLAUDE_CODE_SUBPROCESS_ENV_SCRUB"
 
 # Routing variables copied from Shipit's own environment when set (endpoints and model choice).
 ROUTING_VARIABLES = (
@@ -75,13 +76,17 @@ def command_env(home: Path) -> dict[str, str]:
     }
 
 
-def cli_env(home: Path, claude_config_dir: Path, source: dict[str, str] | None = None) -> dict[str, str]:
+def cli_env(
+    home: Path, claude_config_dir: Path, source: dict[str, str] | None = None
+) -> dict[str, str]:
     """Everything the `claude` CLI gets: tool env, its config dir, routing, quiet flags."""
     source = dict(os.environ if source is None else source)
     claude_config_dir.mkdir(parents=True, exist_ok=True)
     env = command_env(home)
     env["CLAUDE_CONFIG_DIR"] = str(claude_config_dir)
     env.update(CLI_FIXED)
+    if shutil.which("bwrap"):
+        env[SCRUB] = "1"
     env.update({k: source[k] for k in ROUTING_VARIABLES if source.get(k)})
     return env
 
@@ -102,4 +107,4 @@ def write_cli_wrapper(directory: Path, cli: Path, names: list[str]) -> Path:
 def cli_variable_names() -> list[str]:
     """Every variable the wrapper may pass on (values are read when the CLI starts)."""
     fixed = ["PATH", "HOME", "LANG", "TERM", "CI", "NO_COLOR", "npm_config_update_notifier"]
-    return [*fixed, "CLAUDE_CONFIG_DIR", *CLI_FIXED, *ROUTING_VARIABLES]
+    return [*fixed, "CLAUDE_CONFIG_DIR", SCRUB, *CLI_FIXED, *ROUTING_VARIABLES]

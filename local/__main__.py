@@ -11,14 +11,29 @@ from pathlib import Path
 from local.origin import REPO_ROOT
 from local.stack import Stack, StackConfig
 
-DEFAULT_PORTS = {"telegram": 8081, "apigw": 8082, "agentcore": 8083, "model": 8084, "site": 8090, "agent": 8080}
+DEFAULT_PORTS = {
+    "telegram": 8081,
+    "apigw": 8082,
+    "agentcore": 8083,
+    "model": 8084,
+    "site": 8090,
+    "agent": 8080,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run all of Shipit on this machine.")
-    parser.add_argument("--root", type=Path, default=Path(os.environ.get("SHIPIT_LOCAL_ROOT", REPO_ROOT / ".shipit")))
-    parser.add_argument("--user-id", type=int, default=1001, help="the Telegram user id allowed to talk to the bot")
-    parser.add_argument("--any-port", action="store_true", help="pick free ports instead of 8080-8090")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(os.environ.get("SHIPIT_LOCAL_ROOT", REPO_ROOT / ".shipit")),
+    )
+    parser.add_argument(
+        "--user-id", type=int, default=1001, help="the Telegram user id allowed to talk to the bot"
+    )
+    parser.add_argument(
+        "--any-port", action="store_true", help="pick free ports instead of 8080-8090"
+    )
     args = parser.parse_args()
 
     ports = {} if args.any_port else DEFAULT_PORTS
@@ -30,7 +45,11 @@ def main() -> None:
         "\nShipit is running on this machine.\n"
         f"  Chat with the bot:  {stack.chat_page}?user_id={args.user_id}&name=Sam\n"
         f"  Model:              {stack.model_label}"
-        + ("  (OFFLINE DEMO: it always makes the same sample change)" if stack.model_label.startswith("offline") else "")
+        + (
+            "  (OFFLINE DEMO: it always makes the same sample change)"
+            if stack.model_label.startswith("offline")
+            else ""
+        )
         + "\n"
         f"  Live app:           {stack.site.url}/\n"
         f"  App repo (origin):  {stack.origin}\n"

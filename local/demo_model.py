@@ -14,6 +14,7 @@ from typing import Any
 from local.scripted_claude import (
     Turn,
     call,
+    conversation,
     last_tool_results,
     say,
     tool_result_text,
@@ -25,7 +26,7 @@ CHECKS = "node --test tests/"
 
 
 def _previous_tool(request: dict[str, Any]) -> str | None:
-    messages = request.get("messages") or []
+    messages = conversation(request)
     if len(messages) < 2 or messages[-2].get("role") != "assistant":
         return None
     content = messages[-2].get("content")
@@ -72,10 +73,20 @@ def respond(request: dict[str, Any]) -> Turn:
     if previous == "Read":
         edit = bigger_offset_edit(_file_text(text))
         if edit is None:
-            return say("I couldn't find the offset field's style, so I didn't change anything. Could you tell me which field you mean?")
-        return call("Edit", "Making the offset field bigger.", file_path=_style(request), old_string=edit[0], new_string=edit[1])
+            return say(
+                "I couldn't find the offset field's style, so I didn't change anything. Could you tell me which field you mean?"
+            )
+        return call(
+            "Edit",
+            "Making the offset field bigger.",
+            file_path=_style(request),
+            old_string=edit[0],
+            new_string=edit[1],
+        )
     if previous == "Edit":
-        return call("Bash", "Running the app's checks.", command=CHECKS, description="Run the app's tests")
+        return call(
+            "Bash", "Running the app's checks.", command=CHECKS, description="Run the app's tests"
+        )
     return say(
         "I made the offset field bigger: the numbers are larger and the box is wider, so it's "
         "easier to read and tap with gloves on. All the app's checks still pass."

@@ -15,7 +15,9 @@ SAMPLE_APP = REPO_ROOT / "examples" / "sample-app"
 
 def _git(*args: str, cwd: Path) -> str:
     env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(cwd), **GIT_IDENTITY}
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
     return proc.stdout.strip()
 
 

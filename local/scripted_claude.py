@@ -60,9 +60,14 @@ def call(name: str, _text: str = "", **tool_input: Any) -> Turn:
 Responder = Callable[[dict[str, Any]], Turn]
 
 
+def conversation(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """User and assistant messages only: the CLI appends `system` notes (e.g. budget left)."""
+    return [m for m in request.get("messages") or [] if m.get("role") in ("user", "assistant")]
+
+
 def last_tool_results(request: dict[str, Any]) -> list[dict[str, Any]]:
     """The tool_result blocks of the newest user message (what the model just got back)."""
-    messages = request.get("messages") or []
+    messages = conversation(request)
     if not messages or messages[-1].get("role") != "user":
         return []
     content = messages[-1].get("content")
@@ -73,7 +78,9 @@ def last_tool_results(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 def working_directory(request: dict[str, Any]) -> str:
     """The cwd the CLI announces to the model ("Primary working directory: …")."""
-    match = re.search(r"Primary working directory: ([^\\\n\"]+)", json.dumps(request.get("messages")))
+    match = re.search(
+        r"Primary working directory: ([^\\\n\"]+)", json.dumps(request.get("messages"))
+    )
     return match.group(1).strip() if match else "."
 
 
@@ -200,7 +207,10 @@ def _sse(message_id: str, model: str, content: list, stop_reason: str, usage: di
             )
         )
         parts.append(
-            event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            event(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": delta},
+            )
         )
         parts.append(event("content_block_stop", {"type": "content_block_stop", "index": index}))
     parts.append(

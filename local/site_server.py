@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-NOTHING_LIVE = "<!doctype html><meta charset=utf-8><title>Not live yet</title><p>Nothing is live yet."
+NOTHING_LIVE = (
+    "<!doctype html><meta charset=utf-8><title>Not live yet</title><p>Nothing is live yet."
+)
 
 
 def create_app(site_dir: Path) -> Starlette:
@@ -42,8 +44,12 @@ def create_app(site_dir: Path) -> Starlette:
     return Starlette(
         routes=[
             Route("/previews/{build_id}/{rest:path}", preview),
-            Route("/previews/{build_id}", lambda r: Response(status_code=301, headers={
-                "Location": f"/previews/{r.path_params['build_id']}/"})),
+            Route(
+                "/previews/{build_id}",
+                lambda r: Response(
+                    status_code=301, headers={"Location": f"/previews/{r.path_params['build_id']}/"}
+                ),
+            ),
             Route("/{rest:path}", production),
         ]
     )

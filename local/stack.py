@@ -36,7 +36,9 @@ class StackConfig:
     token: str = "1000001:LOCAL-shipit-emulator-token"
     webhook_secret: str = "local-webhook-secret"
     allowed_user_ids: tuple[int, ...] = (1001,)
-    ports: dict[str, int] = field(default_factory=dict)  # telegram, apigw, agentcore, site, agent, model
+    ports: dict[str, int] = field(
+        default_factory=dict
+    )  # telegram, apigw, agentcore, site, agent, model
     responder: Responder | None = None  # a scripted model; None picks from the environment
     agent_env: dict[str, str] = field(default_factory=dict)  # extra settings for the agent
     telegram_options: dict = field(default_factory=dict)
@@ -107,11 +109,17 @@ class Stack:
         seed_origin(self.origin, self.config.sample_app)
         self.site = self._serve(site_server.create_app(self.site_dir), "site")
         model_env = self._model_env()
-        self.telegram = start_emulator(self.config.token, port=self.port("telegram"), **self.config.telegram_options)
+        self.telegram = start_emulator(
+            self.config.token, port=self.port("telegram"), **self.config.telegram_options
+        )
         agent_port = self.port("agent") or free_port()
-        self.agent = AgentProcess(self._agent_env(model_env, agent_port), agent_port, self.root / "agent.log")
+        self.agent = AgentProcess(
+            self._agent_env(model_env, agent_port), agent_port, self.root / "agent.log"
+        )
         self.agent.start()
-        self.agentcore = self._serve(agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN), "agentcore")
+        self.agentcore = self._serve(
+            agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN), "agentcore"
+        )
         self._relay_env()
         self.apigw = self._serve(apigw.create_app(), "apigw")
         self.webhook_url = f"{self.apigw.url}/telegram"

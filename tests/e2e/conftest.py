@@ -19,7 +19,9 @@ def links(message: dict) -> list[str]:
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def edit_session(old: str, new: str, path: str = "src/style.css", answer: str = "Done.") -> list:
@@ -59,7 +61,9 @@ def start_stack(tmp_path):
     stacks: list[Stack] = []
 
     def start(script: Script, **config) -> Stack:
-        stack = Stack(StackConfig(root=tmp_path / f"stack{len(stacks)}", responder=script, **config))
+        stack = Stack(
+            StackConfig(root=tmp_path / f"stack{len(stacks)}", responder=script, **config)
+        )
         stacks.append(stack)
         return stack.start()
 

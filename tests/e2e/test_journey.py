@@ -82,14 +82,14 @@ def test_failing_validation_is_not_published(start_stack):
     assert not builds.exists() or not any(builds.iterdir())
     assert origin_head(stack.origin) == main_before
     # Claude was asked to fix it twice (two fix rounds), with the failing output.
-    fixes = [r for r in stack.model.requests if "The checks (`node --test tests/`) failed" in str(r["messages"][-1])]
-    assert len({str(r["messages"][-1])[:200] for r in fixes}) >= 1
     assert sum(1 for r in stack.model.requests if _is_fix_prompt(r)) == 2
 
 
 def _is_fix_prompt(request) -> bool:
-    last = request["messages"][-1]
-    content = last["content"] if isinstance(last["content"], str) else " ".join(
-        b.get("text", "") for b in last["content"] if isinstance(b, dict)
+    last = [m for m in request["messages"] if m["role"] != "system"][-1]
+    content = (
+        last["content"]
+        if isinstance(last["content"], str)
+        else " ".join(b.get("text", "") for b in last["content"] if isinstance(b, dict))
     )
     return last["role"] == "user" and "failed after your change" in content

@@ -7,7 +7,18 @@ from agent.intents import Intent, button, normalise, parse_callback, parse_text
 
 @pytest.mark.parametrize(
     "text",
-    ["ship it", "Ship it", "SHIP IT", "ship it!", "Ship it!!!", "  ship   it. ", "shipit", "/ship", "ship it 🚀", "/ship@shipit_bot"],
+    [
+        "ship it",
+        "Ship it",
+        "SHIP IT",
+        "ship it!",
+        "Ship it!!!",
+        "  ship   it. ",
+        "shipit",
+        "/ship",
+        "ship it 🚀",
+        "/ship@shipit_bot",
+    ],
 )
 def test_ship_in_any_case_and_punctuation(text):
     assert parse_text(text).intent is Intent.SHIP
@@ -15,15 +26,30 @@ def test_ship_in_any_case_and_punctuation(text):
 
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [("undo", Intent.UNDO), ("Undo!", Intent.UNDO), ("roll back", Intent.UNDO), ("discard", Intent.DISCARD),
-     ("Discard it.", Intent.DISCARD), ("/start", Intent.START), ("help", Intent.HELP), ("/status", Intent.STATUS),
-     ("stop", Intent.STOP)],
+    [
+        ("undo", Intent.UNDO),
+        ("Undo!", Intent.UNDO),
+        ("roll back", Intent.UNDO),
+        ("discard", Intent.DISCARD),
+        ("Discard it.", Intent.DISCARD),
+        ("/start", Intent.START),
+        ("help", Intent.HELP),
+        ("/status", Intent.STATUS),
+        ("stop", Intent.STOP),
+    ],
 )
 def test_fixed_phrases(text, intent):
     assert parse_text(text).intent is intent
 
 
-@pytest.mark.parametrize("text", ["ship it but make it blue first", "make the offset field bigger", "undo the colour change and make it red"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ship it but make it blue first",
+        "make the offset field bigger",
+        "undo the colour change and make it red",
+    ],
+)
 def test_anything_else_is_a_request_kept_verbatim(text):
     parsed = parse_text(text)
     assert parsed.intent is Intent.REQUEST

@@ -5,7 +5,12 @@ from agent.messages import Raw, clip, render, system_prompt
 
 
 def test_model_text_cannot_break_markup():
-    text = render("preview", summary="<b>bold</b> & <script>", checks="all 2 checks passed", url="http://x/?a=1&b=\"2\"")
+    text = render(
+        "preview",
+        summary="<b>bold</b> & <script>",
+        checks="all 2 checks passed",
+        url='http://x/?a=1&b="2"',
+    )
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;" in text
     assert 'href="http://x/?a=1&amp;b=&quot;2&quot;"' in text
 
@@ -42,5 +47,8 @@ def test_describe_checks():
     assert describe_checks(node) == "all 8 checks passed"
     failing = CommandResult("node --test", 1, "# pass 6\n# fail 2\n", 1.0)
     assert describe_checks(failing) == "2 of 8 checks failed"
-    assert describe_checks(CommandResult("pytest", 0, "=== 3 passed in 0.1s ===", 1.0)) == "all 3 checks passed"
+    assert (
+        describe_checks(CommandResult("pytest", 0, "=== 3 passed in 0.1s ===", 1.0))
+        == "all 3 checks passed"
+    )
     assert describe_checks(CommandResult("make", 2, "boom", 1.0)) == "the checks failed"

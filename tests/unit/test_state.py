@@ -7,7 +7,9 @@ def test_round_trip(tmp_path):
     store = StateStore(tmp_path)
     state = store.load_chat(42)
     state.claude_session = "abc"
-    state.pending = Preview("p1", "preview/p1", "c0ffee", "http://x/previews/p1/", "bigger", "make it bigger", 1.0)
+    state.pending = Preview(
+        "p1", "preview/p1", "c0ffee", "http://x/previews/p1/", "bigger", "make it bigger", 1.0
+    )
     store.save_chat(state)
     again = StateStore(tmp_path).load_chat(42)
     assert again.claude_session == "abc" and again.pending == state.pending
