@@ -33,6 +33,7 @@ class StackConfig:
 
     root: Path
     sample_app: Path = SAMPLE_APP
+    app_name: str = "pipe-offset"  # the origin repo's name, which the bot calls the app by
     token: str = "1000001:LOCAL-shipit-emulator-token"
     webhook_secret: str = "local-webhook-secret"
     allowed_user_ids: tuple[int, ...] = (1001,)
@@ -90,7 +91,7 @@ class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.root = config.root
-        self.origin = self.root / "origin.git"
+        self.origin = self.root / f"{config.app_name}.git"
         self.site_dir = self.root / "site"
         self.workspace = self.root / "workspace"
         self.model: ScriptedClaude | None = None
