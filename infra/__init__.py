@@ -1,0 +1,1 @@
+"""Shipit on AWS: the CDK app (`cdk.json` runs `python -m infra.app`) and its deploy-time helpers."""

@@ -1,0 +1,1 @@
+"""Offline tests of the CDK app, the container definition and the deploy-time helpers."""

@@ -1,0 +1,92 @@
+"""Names and numbers the stack, the container and the tests must agree on, plus context parsing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from constructs import Construct
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INFRA_DIR = Path(__file__).resolve().parent
+
+# The Dockerfile creates its user with exactly these ids (tests/infra compares them), and the
+# S3 Files access point forces every NFS call to them, so files the agent writes stay its own
+# whichever container (or restart) wrote them.
+AGENT_UID = 10001
+AGENT_GID = 10001
+
+# AgentCore only accepts one level under /mnt; AGENTS.md names this path for SHIPIT_WORKSPACE.
+WORKSPACE_MOUNT_PATH = "/mnt/workspace"
+# The directory the access point exposes; it becomes the `workspace/` prefix in the bucket.
+WORKSPACE_ROOT_DIR = "/workspace"
+
+# Telegram sends only these update kinds to the webhook; the relay ignores the rest anyway.
+ALLOWED_UPDATES = ("message", "callback_query")
+
+# Geography prefixes of Bedrock's system-defined cross-region inference profiles.
+_PROFILE_PREFIXES = ("us", "eu", "apac", "jp", "au", "ca", "us-gov", "global")
+_MODEL_ID = re.compile(r"^[a-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$")
+_LOOKS_SUFFIXED = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A Bedrock model id split into what IAM needs: the foundation model and maybe a profile."""
+
+    model_id: str
+    foundation_model_id: str
+    inference_profile_id: str | None
+
+    @classmethod
+    def parse(cls, model_id: str) -> ModelRef:
+        model_id = model_id.strip()
+        if not _MODEL_ID.match(model_id):
+            raise ValueError(f"model: not a Bedrock model or inference profile id: {model_id!r}")
+        prefix, rest = model_id.split(".", 1)
+        if prefix in _PROFILE_PREFIXES:
+            # `us.anthropic.claude-...` routes to `anthropic.claude-...` in several regions.
+            return cls(model_id, rest, model_id)
+        return cls(model_id, model_id, None)
+
+
+@dataclass(frozen=True)
+class ShipitConfig:
+    """Synth-time settings from CDK context (defaults live in cdk.json)."""
+
+    model: ModelRef
+    bot_token_secret_name: str
+    deploy_key_secret_name: str
+    webhook_revision: str
+    availability_zones: list[str] | None = None
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> ShipitConfig:
+        def get(key: str) -> str:
+            value = scope.node.try_get_context(key)
+            if value is None or str(value).strip() == "":
+                raise ValueError(f"CDK context {key!r} is missing (cdk.json sets a default)")
+            return str(value).strip()
+
+        secrets = {k: get(k) for k in ("botTokenSecretName", "deployKeySecretName")}
+        for key, name in secrets.items():
+            if not _SECRET_NAME.match(name):
+                raise ValueError(f"CDK context {key!r}: not a Secrets Manager name: {name!r}")
+            if _LOOKS_SUFFIXED.search(name):
+                # The stack refers to these secrets by partial ARN (name only), which Secrets
+                # Manager cannot tell apart from a full ARN when the name ends like its suffix.
+                raise ValueError(f"CDK context {key!r}: must not end in '-' + 6 characters")
+        zones = str(scope.node.try_get_context("availabilityZones") or "")
+        availability_zones = [z.strip() for z in zones.split(",") if z.strip()] or None
+        if availability_zones is not None and not all(_AZ.match(z) for z in availability_zones):
+            raise ValueError(f"CDK context 'availabilityZones': not AZ names: {zones!r}")
+        return cls(
+            availability_zones=availability_zones,
+            model=ModelRef.parse(get("model")),
+            bot_token_secret_name=secrets["botTokenSecretName"],
+            deploy_key_secret_name=secrets["deployKeySecretName"],
+            webhook_revision=get("webhookRevision"),
+        )

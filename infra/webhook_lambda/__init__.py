@@ -1,0 +1,1 @@
+"""The webhook-registration custom resource's Lambda code (shipped as its own asset)."""

@@ -1,0 +1,119 @@
+"""The container starts like the local stack, runs as the workspace's user, and has its tools."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from infra.config import AGENT_GID, AGENT_UID, REPO_ROOT
+from local.agent_process import AGENT_START_COMMAND
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+
+
+def parse_dockerfile(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with comments dropped and continuations joined."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue  # comment lines inside a continued instruction are ignored by Docker
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        keyword, _, args = full.partition(" ")
+        instructions.append((keyword.upper(), args.strip()))
+    assert not pending, "Dockerfile ends inside a continued line"
+    return instructions
+
+
+def _all(instructions, keyword: str) -> list[str]:
+    return [args for kw, args in instructions if kw == keyword]
+
+
+def _env(instructions) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for args in _all(instructions, "ENV"):
+        for pair in shlex.split(args):
+            key, _, value = pair.partition("=")
+            env[key] = value
+    return env
+
+
+def _arg_defaults(instructions) -> dict[str, str]:
+    return dict(arg.split("=", 1) for arg in _all(instructions, "ARG") if "=" in arg)
+
+
+@pytest.fixture(scope="module")
+def instructions() -> list[tuple[str, str]]:
+    return parse_dockerfile(DOCKERFILE.read_text())
+
+
+def test_start_command_is_the_local_stacks(instructions) -> None:
+    cmds = _all(instructions, "CMD")
+    assert len(cmds) == 1
+    # Exec form (a JSON array), so the agent is PID 1 and gets the runtime's signals.
+    assert json.loads(cmds[0]) == AGENT_START_COMMAND
+    assert not _all(instructions, "ENTRYPOINT")
+
+
+def test_base_image_is_python_313_multi_arch(instructions) -> None:
+    assert _all(instructions, "FROM") == ["python:3.13-slim-bookworm"]
+
+
+def test_runs_as_the_access_points_user(instructions) -> None:
+    args = _arg_defaults(instructions)
+    assert (int(args["SHIPIT_UID"]), int(args["SHIPIT_GID"])) == (AGENT_UID, AGENT_GID)
+    users = _all(instructions, "USER")
+    assert users == ["${SHIPIT_UID}:${SHIPIT_GID}"]
+    # The user is created with exactly those ids, and USER comes after everything run as root.
+    run = " ".join(_all(instructions, "RUN"))
+    assert '--uid "${SHIPIT_UID}"' in run and '--gid "${SHIPIT_GID}"' in run
+    keywords = [kw for kw, _ in instructions]
+    assert keywords.index("USER") > max(i for i, kw in enumerate(keywords) if kw == "RUN")
+
+
+def test_environment(instructions) -> None:
+    env = _env(instructions)
+    assert env["DOCKER_CONTAINER"] == "1"
+    assert env["PATH"].startswith("/app/.venv/bin:")
+    assert _all(instructions, "WORKDIR") == ["/app"]
+    assert _all(instructions, "EXPOSE") == ["8080"]
+
+
+def test_system_packages(instructions) -> None:
+    run = " ".join(_all(instructions, "RUN"))
+    for package in (
+        "git",
+        "openssh-client",
+        "nodejs",
+        "npm",
+        "bubblewrap",
+        "socat",
+        "ca-certificates",
+    ):
+        assert f" {package} " in f" {run} ", package
+
+
+def test_dependencies_come_from_the_lock(instructions) -> None:
+    assert "uv sync --frozen --no-dev" in " ".join(_all(instructions, "RUN"))
+    copies = _all(instructions, "COPY")
+    assert copies == ["pyproject.toml uv.lock ./", "agent/ agent/", "prompts/ prompts/"]
+
+
+def test_build_context_is_only_what_the_image_needs(synth) -> None:
+    assets = json.loads((synth.outdir / "Shipit.assets.json").read_text())
+    (image,) = assets["dockerImages"].values()
+    assert image["source"]["platform"] == "linux/arm64"
+    context = synth.outdir / image["source"]["directory"]
+    top = sorted(p.name for p in context.iterdir())
+    assert top == [".dockerignore", "Dockerfile", "agent", "prompts", "pyproject.toml", "uv.lock"]
+    assert not list(Path(context).rglob("__pycache__"))
