@@ -1,0 +1,74 @@
+"""Serve an ASGI app on a random 127.0.0.1 port in a background thread of the agent process."""
+
+# local/servers.py does the same for the local stack, but the container image holds only agent/
+# and prompts/ (.dockerignore allowlist), so agent code cannot import local/.
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass
+
+import uvicorn
+
+LOOPBACK = "127.0.0.1"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn server that signals once it accepts connections (no polling, no sleeps)."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        self._ready.set()
+
+
+@dataclass
+class LoopbackServer:
+    """A running server: its base URL and a way to stop it."""
+
+    url: str
+    port: int
+    _server: _Server
+    _thread: threading.Thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+
+def serve_in_thread(app, name: str) -> LoopbackServer:
+    """Start `app` on 127.0.0.1 (never another interface) and return once it accepts connections."""
+    # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on, adding ~40 ms per response.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind((LOOPBACK, 0))
+    port = sock.getsockname()[1]
+    ready = threading.Event()
+    config = uvicorn.Config(
+        app,
+        interface="asgi3",  # bound methods defeat uvicorn's guess
+        log_level="warning",
+        access_log=False,
+        lifespan="on",  # the app opens and closes its HTTP client on the server's own loop
+        proxy_headers=False,  # nothing in front of us: never trust X-Forwarded-*
+        server_header=False,
+        date_header=False,  # a proxied response already carries the upstream's
+        timeout_graceful_shutdown=5,  # a stream still open at stop() must not hang the caller
+    )
+    server = _Server(config, ready)
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        finally:
+            ready.set()  # a failed startup wakes the caller at once instead of at the timeout
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    if not ready.wait(15) or not server.started:
+        server.should_exit = True
+        raise RuntimeError(f"{name} did not start on {LOOPBACK}:{port}")
+    return LoopbackServer(f"http://{LOOPBACK}:{port}", port, server, thread)
