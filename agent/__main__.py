@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ from agent.chat import Chat
 from agent.context import Deps
 from agent.hosting import LocalHosting, S3Hosting
 from agent.journey import Journey
+from agent.model_proxy import ModelProxy, cli_model_env
 from agent.settings import Settings
 from agent.state import StateStore
-from agent.tool_env import cli_variable_names, write_cli_wrapper
+from agent.tool_env import cli_env, write_cli_wrapper
 
 log = logging.getLogger("shipit")
 
@@ -54,9 +56,12 @@ def build_factory(settings: Settings):
         )
     else:
         hosting = LocalHosting(settings.site_dir, settings.public_url)
-    wrapper = write_cli_wrapper(
-        Path(secrets.KEY_DIR.parent) / "shipit-bin", bundled_cli(), cli_variable_names()
-    )
+    # The CLI reaches the model only through this loopback proxy, which holds the credentials.
+    proxy = ModelProxy.from_settings(settings)
+    model_env = cli_model_env(settings, proxy.start())
+    os.environ.pop("ANTHROPIC_API_KEY", None)  # the proxy has it; nothing else needs it
+    env = cli_env(settings.workspace / "home", settings.claude_config_dir, model_env)
+    wrapper = write_cli_wrapper(secrets.KEY_DIR.parent / "shipit-bin", bundled_cli(), list(env))
     secret_paths = tuple(p for p in (key, secrets.KEY_DIR, settings.claude_config_dir) if p)
 
     async def factory() -> app_module.Runtime:
@@ -72,6 +77,7 @@ def build_factory(settings: Settings):
             hosting=hosting,
             git_ssh_command=ssh,
             cli_wrapper=wrapper,
+            cli_env=env,
             secret_paths=secret_paths,
             screen=_screen(settings),
         )

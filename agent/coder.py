@@ -18,6 +18,12 @@ from claude_agent_sdk import (
 )
 from claude_agent_sdk._errors import ClaudeSDKError
 
+from agent.guardrails import DISALLOWED_TOOLS, Policy
+from agent.hooks import hook_matchers
+from agent.messages import system_prompt
+from agent.repo_config import RepoConfig
+from agent.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -73,6 +79,29 @@ def sandbox_settings(repo: Path) -> dict | None:
         "allowUnsandboxedCommands": False,
         "network": {"allowedDomains": [], "allowLocalBinding": False},
     }
+
+
+def coder_config(
+    repo: Path,
+    config: RepoConfig,
+    cli_env: dict[str, str],
+    cli_wrapper: Path,
+    secret_paths: tuple[Path, ...],
+    settings: Settings,
+) -> CoderConfig:
+    """The production configuration for one repo: prompt, guardrail hook, removed tools, caps."""
+    policy = Policy.for_repo(repo, config, secret_paths=secret_paths)
+    return CoderConfig(
+        system_prompt=system_prompt(config.allowed_paths, config.validate, config.build),
+        env=cli_env,
+        cli_wrapper=cli_wrapper,
+        hooks=hook_matchers(policy),
+        disallowed_tools=DISALLOWED_TOOLS,
+        max_turns=settings.max_turns,
+        max_budget_usd=settings.max_budget_usd,
+        model=settings.model,
+        sandbox=sandbox_settings(repo),
+    )
 
 
 async def run_coder(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -26,6 +26,7 @@ class Deps:
     hosting: Hosting
     git_ssh_command: str = ""
     cli_wrapper: Path | None = None
+    cli_env: dict[str, str] = field(default_factory=dict)  # the CLI's whole environment
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
     secret_paths: tuple[Path, ...] = ()
 

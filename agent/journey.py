@@ -15,19 +15,17 @@ from telegram import Update
 
 from agent import shipping
 from agent.chat import StatusCard
-from agent.coder import CoderConfig, CoderError, CoderLimitError, run_coder, sandbox_settings
+from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks, run_command
 from agent.context import Deps, blocking, new_build_id
-from agent.guardrails import DISALLOWED_TOOLS, Policy
-from agent.hooks import hook_matchers
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button, parse_callback, parse_text
-from agent.messages import Raw, clip, render, system_prompt
+from agent.messages import Raw, clip, render
 from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview
-from agent.tool_env import cli_env, command_env
+from agent.tool_env import command_env
 
 log = logging.getLogger(__name__)
 
@@ -336,18 +334,8 @@ class Journey:
 
     def _coder_config(self, repo, config: RepoConfig) -> CoderConfig:
         deps = self.deps
-        policy = Policy.for_repo(repo, config, secret_paths=deps.secret_paths)
-        env = cli_env(deps.store.workspace / "home", deps.settings.claude_config_dir)
-        return CoderConfig(
-            system_prompt=system_prompt(config.allowed_paths, config.validate, config.build),
-            env=env,
-            cli_wrapper=deps.cli_wrapper,
-            hooks=hook_matchers(policy),
-            disallowed_tools=DISALLOWED_TOOLS,
-            max_turns=deps.settings.max_turns,
-            max_budget_usd=deps.settings.max_budget_usd,
-            model=deps.settings.model,
-            sandbox=sandbox_settings(repo),
+        return coder_config(
+            repo, config, deps.cli_env, deps.cli_wrapper, deps.secret_paths, deps.settings
         )
 
 

@@ -8,7 +8,6 @@ webhook secret, deploy key or cloud credentials ever reach it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 from pathlib import Path
@@ -38,19 +37,6 @@ CLI_FIXED = {
 # refuses to start with it unless bubblewrap is installed, so it is only set where bwrap exists.
 SCRUB = "CLAUDE_CODE_SUBPROCESS_ENV_SCRUB"
 
-# Routing variables copied from Shipit's own environment when set (endpoints and model choice).
-ROUTING_VARIABLES = (
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_MODEL",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "ANTHROPIC_BEDROCK_BASE_URL",
-    "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
-    "AWS_REGION",
-    "CLAUDE_CODE_MAX_RETRIES",
-    "API_TIMEOUT_MS",
-)
-
 
 def tool_path() -> str:
     """PATH with the system dirs plus wherever node and git live (target apps need them)."""
@@ -76,23 +62,33 @@ def command_env(home: Path) -> dict[str, str]:
     }
 
 
-def cli_env(
-    home: Path, claude_config_dir: Path, source: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Everything the `claude` CLI gets: tool env, its config dir, routing, quiet flags."""
-    source = dict(os.environ if source is None else source)
+def cli_env(home: Path, claude_config_dir: Path, model_env: dict[str, str]) -> dict[str, str]:
+    """Everything the `claude` CLI gets: tool env, its config dir, quiet flags, model routing.
+
+    `model_env` points the CLI at Shipit's loopback model proxy (agent/model_proxy.py), so it
+    holds no real key or cloud credential.
+    """
     claude_config_dir.mkdir(parents=True, exist_ok=True)
     env = command_env(home)
     env["CLAUDE_CONFIG_DIR"] = str(claude_config_dir)
     env.update(CLI_FIXED)
     if shutil.which("bwrap"):
         env[SCRUB] = "1"
-    env.update({k: source[k] for k in ROUTING_VARIABLES if source.get(k)})
+    env.update(model_env)
+    if model_env.get("ANTHROPIC_MODEL"):
+        # The CLI's background "small fast" calls use the same model: the runtime role may
+        # invoke only the configured one.
+        env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] = model_env["ANTHROPIC_MODEL"]
+        env["ANTHROPIC_SMALL_FAST_MODEL"] = model_env["ANTHROPIC_MODEL"]
     return env
 
 
 def write_cli_wrapper(directory: Path, cli: Path, names: list[str]) -> Path:
-    """A launcher that runs `cli` with only the named variables of its own environment."""
+    """A launcher that runs `cli` with only the named variables of its own environment.
+
+    Name exactly the variables Shipit sets in `options.env` (plus the SDK's own): a listed name
+    Shipit does not set would pass the parent's value through.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     keep = " ".join(f'${{{n}+"{n}=${n}"}}' for n in sorted(set(names) | set(SDK_VARIABLES)))
     script = f'#!/bin/sh\n# Written by Shipit: start the CLI with a cleared environment.\nexec /usr/bin/env -i {keep} "{cli}" "$@"\n'
@@ -102,9 +98,3 @@ def write_cli_wrapper(directory: Path, cli: Path, names: list[str]) -> Path:
     tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     tmp.replace(path)
     return path
-
-
-def cli_variable_names() -> list[str]:
-    """Every variable the wrapper may pass on (values are read when the CLI starts)."""
-    fixed = ["PATH", "HOME", "LANG", "TERM", "CI", "NO_COLOR", "npm_config_update_notifier"]
-    return [*fixed, "CLAUDE_CONFIG_DIR", SCRUB, *CLI_FIXED, *ROUTING_VARIABLES]
