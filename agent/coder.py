@@ -27,6 +27,21 @@ from agent.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# The tools the agent works with; everything dangerous is removed via DISALLOWED_TOOLS.
+WORKING_TOOLS = (
+    "Read",
+    "Write",
+    "Edit",
+    "MultiEdit",
+    "NotebookEdit",
+    "Bash",
+    "Glob",
+    "Grep",
+    "LS",
+    "TodoWrite",
+)
+
+
 class CoderError(Exception):
     """The Claude run ended without a usable answer."""
 
@@ -131,6 +146,9 @@ async def _run(
         # The target repo's own CLAUDE.md carries its domain rules; nothing from home or user.
         setting_sources=["project"],
         permission_mode="bypassPermissions",
+        # With CLAUDE_CODE_SUBPROCESS_ENV_SCRUB the CLI drops back to asking for every tool unless
+        # they are named here. Approval is not the gate: the PreToolUse hook decides every call.
+        allowed_tools=list(WORKING_TOOLS),
         hooks=config.hooks,
         disallowed_tools=list(config.disallowed_tools),
         max_turns=config.max_turns,

@@ -26,6 +26,7 @@ from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview
 from agent.tool_env import command_env
+from agent.verify import ForbiddenChange, check_changes
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,9 @@ class Journey:
         run = await self._code(state, prompt, repo.path, coder, card)
         state.context_note = None
         deps.store.save_chat(state)
-        if not repo.changed_files():
+        if not self._changes(repo, config):
+            progress.phase = len(PHASES)  # finished: a question or an answer, no Stop button
+            await card.refresh(force=True)
             template = "question" if run.answer.rstrip().endswith("?") else "nothing_changed"
             await deps.chat.send(
                 chat_id,
@@ -242,11 +245,10 @@ class Journey:
 
         progress.phase = 2
         await card.refresh(force=True)
-        checks = await self._validate(state, config, repo.path, env, coder, card)
+        checks = await self._validate(state, config, repo, env, coder, card)
         summary = run.answer if checks[1] is None else checks[1]
-        commit = await blocking(
-            repo.commit_all, f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}"
-        )
+        message = f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}"
+        commit = await blocking(repo.commit_all, message, config.output)
         if commit is None:
             raise RequestFailed(render("nothing_changed", answer=clip(summary)))
 
@@ -296,6 +298,16 @@ class Journey:
         self.deps.store.save_chat(state)
         return run
 
+    def _changes(self, repo, config: RepoConfig) -> list[str]:
+        try:
+            return check_changes(repo, config, self.deps.secret_paths)
+        except ForbiddenChange as exc:
+            log.warning("refusing changes %s: %s", exc.paths, exc.reasons)
+            reason = (
+                "The change touched parts of the app I'm not allowed to change, so I threw it away."
+            )
+            raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
+
     async def _validate(
         self, state, config: RepoConfig, repo, env, coder, card
     ) -> tuple[CommandResult, str | None]:
@@ -306,8 +318,9 @@ class Journey:
         summary = None
         for round_no in range(settings.fix_rounds + 1):
             result = await blocking(
-                run_command, config.validate, repo, env, settings.command_timeout_s
+                run_command, config.validate, repo.path, env, settings.command_timeout_s
             )
+            self._changes(repo, config)
             if result.ok:
                 return result, summary
             if round_no == settings.fix_rounds:
@@ -316,7 +329,7 @@ class Journey:
                 f"The checks (`{config.validate}`) failed after your change. Fix the change so they "
                 f"pass; do not weaken or skip the checks. Output:\n\n{result.output[-3000:]}"
             )
-            run = await self._code(state, fix, repo, coder, card)
+            run = await self._code(state, fix, repo.path, coder, card)
             summary = run.answer or summary
         pending_note = render("pending_note") if state.pending else ""
         raise RequestFailed(

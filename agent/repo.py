@@ -7,6 +7,15 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+# Every git call Shipit makes ignores repo config that could run a program (code run by the
+# repo's own checks could have written it): no hooks, no fsmonitor, no ext:: transport.
+SAFE_CONFIG = (
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "protocol.ext.allow=never",
+    "-c", "core.sshCommand=ssh",
+)  # fmt: skip
+
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Shipit",
     "GIT_AUTHOR_EMAIL": "shipit@localhost",
@@ -63,7 +72,7 @@ class Repo:
         if self.ssh_command:
             env["GIT_SSH_COMMAND"] = self.ssh_command
         return subprocess.run(
-            ["git", *args],
+            ["git", *SAFE_CONFIG, *args],
             cwd=cwd or self.path,
             env=env,
             capture_output=True,
@@ -92,16 +101,21 @@ class Repo:
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")
 
-    def changed_files(self) -> list[str]:
+    def changed_files(self, exclude: str = "") -> list[str]:
         """Paths changed in the work tree (tracked or new), relative to the repo."""
-        out = self.git("status", "--porcelain", "--untracked-files=all")
-        return [line[3:].split(" -> ")[-1] for line in out.splitlines() if line.strip()]
+        spec = ["--", ".", f":(exclude){exclude}"] if exclude else []
+        args = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", *spec)
+        proc = self._run(args, None)  # unstripped: each entry starts with a two-letter status
+        if proc.returncode != 0:
+            raise GitError(list(args), proc.returncode, proc.stderr)
+        return [entry[3:] for entry in proc.stdout.split("\0") if entry]
 
-    def commit_all(self, message: str) -> str | None:
-        """Commit every change in the work tree; None when there was nothing to commit."""
-        if not self.changed_files():
+    def commit_all(self, message: str, exclude: str = "") -> str | None:
+        """Commit every change in the work tree but `exclude` (the build output); None if none."""
+        changed = self.changed_files(exclude)
+        if not changed:
             return None
-        self.git("add", "--all")
+        self.git("add", "--all", "--", *(f":(literal){path}" for path in changed))
         self.git("commit", "--quiet", "--no-verify", "-m", message)
         return self.head()
 
@@ -119,7 +133,7 @@ class Repo:
 
     def push(self, commit: str) -> None:
         try:
-            self.git("push", "--quiet", "origin", f"{commit}:refs/heads/{self.main}")
+            self.git("push", "--quiet", self.url, f"{commit}:refs/heads/{self.main}")
         except GitError as exc:
             raise PushRejectedError(exc.args_, exc.returncode, exc.output) from exc
 
