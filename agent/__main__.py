@@ -11,13 +11,14 @@ from pathlib import Path
 from agent import app as app_module
 from agent import secrets
 from agent.chat import Chat
+from agent.commands import Sandbox
 from agent.context import Deps
 from agent.hosting import LocalHosting, S3Hosting
 from agent.journey import Journey
 from agent.model_proxy import ModelProxy, cli_model_env
 from agent.settings import Settings
 from agent.state import StateStore
-from agent.tool_env import cli_env, write_cli_wrapper
+from agent.tool_env import cli_env, tool_path, write_cli_wrapper
 
 log = logging.getLogger("shipit")
 
@@ -63,6 +64,7 @@ def build_factory(settings: Settings):
     env = cli_env(settings.workspace / "home", settings.claude_config_dir, model_env)
     wrapper = write_cli_wrapper(secrets.KEY_DIR.parent / "shipit-bin", bundled_cli(), list(env))
     secret_paths = tuple(p for p in (key, secrets.KEY_DIR, settings.claude_config_dir) if p)
+    sandbox = Sandbox.detect(_hidden_from_commands(settings, secret_paths))
 
     async def factory() -> app_module.Runtime:
         from telegram import Bot
@@ -79,11 +81,22 @@ def build_factory(settings: Settings):
             cli_wrapper=wrapper,
             cli_env=env,
             secret_paths=secret_paths,
+            sandbox=sandbox,
             screen=_screen(settings),
         )
         return app_module.Runtime(Journey(deps), bot)
 
     return factory
+
+
+def _hidden_from_commands(settings: Settings, secret_paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """What the repo's commands must not see: the workspace (other chats, transcripts), the
+    secrets, and this process's home (cloud config) unless the tools live there."""
+    hide = [settings.workspace, *secret_paths]
+    home = Path.home()
+    if not any(Path(d).is_relative_to(home) for d in tool_path().split(":")):
+        hide.append(home)
+    return tuple(hide)
 
 
 def _screen(settings: Settings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -34,12 +35,52 @@ class BuildError(Exception):
         self.result = result
 
 
-def run_command(command: str, cwd: Path, env: dict[str, str], timeout_s: int) -> CommandResult:
-    """Run `command` through /bin/sh in `cwd`; output is stdout+stderr, tail only."""
+@dataclass(frozen=True)
+class Sandbox:
+    """Where bubblewrap exists, the repo's commands run with no network, a private /proc, the
+    workspace and secrets hidden, and `.git` read-only: they run code the agent wrote."""
+
+    bwrap: str
+    hide: tuple[Path, ...]  # folders and files the commands must not see
+
+    @classmethod
+    def detect(cls, hide: tuple[Path, ...]) -> Sandbox | None:
+        bwrap = shutil.which("bwrap")
+        return cls(bwrap, hide) if bwrap else None
+
+    def argv(self, command: str, repo: Path, home: Path, network: bool) -> list[str]:
+        argv = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        argv += ["--tmpfs", "/tmp", "--unshare-pid", "--die-with-parent", "--new-session"]
+        if not network:
+            argv.append("--unshare-net")
+        for path in self.hide:
+            if path.is_dir():
+                argv += ["--tmpfs", str(path)]
+            elif path.exists():
+                argv += ["--ro-bind", "/dev/null", str(path)]
+        # Mounted after the hiding, so the repo and home show through a hidden workspace.
+        argv += ["--bind", str(repo), str(repo), "--bind", str(home), str(home)]
+        if (repo / ".git").exists():
+            argv += ["--ro-bind", str(repo / ".git"), str(repo / ".git")]
+        return [*argv, "--chdir", str(repo), "/bin/sh", "-c", command]
+
+
+def run_command(
+    command: str,
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: int,
+    sandbox: Sandbox | None = None,
+    network: bool = False,
+) -> CommandResult:
+    """Run `command` through /bin/sh in `cwd` (sandboxed when given); output is the tail."""
     started = time.monotonic()
+    argv = ["/bin/sh", "-c", command]
+    if sandbox is not None:
+        argv = sandbox.argv(command, cwd, Path(env["HOME"]), network)
     try:
         proc = subprocess.run(
-            ["/bin/sh", "-c", command],
+            argv,
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,

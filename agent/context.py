@@ -10,10 +10,12 @@ from functools import partial
 from pathlib import Path
 
 from agent.chat import Chat
+from agent.commands import CommandResult, Sandbox, run_command
 from agent.hosting import Hosting
 from agent.repo import Repo
 from agent.settings import Settings
 from agent.state import StateStore
+from agent.tool_env import command_env
 
 
 @dataclass
@@ -29,6 +31,13 @@ class Deps:
     cli_env: dict[str, str] = field(default_factory=dict)  # the CLI's whole environment
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
     secret_paths: tuple[Path, ...] = ()
+    sandbox: Sandbox | None = None  # bubblewrap for the repo's own commands, where installed
+
+    def run(self, command: str, cwd: Path, network: bool = False) -> CommandResult:
+        """Run one of the repo's own commands with Shipit's clean environment."""
+        env = command_env(self.store.workspace / "home")
+        timeout = self.settings.command_timeout_s
+        return run_command(command, cwd, env, timeout, self.sandbox, network)
 
     def repo_for(self, chat_id: int) -> Repo:
         return Repo(

@@ -16,7 +16,7 @@ from telegram import Update
 from agent import shipping
 from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
-from agent.commands import CommandResult, describe_checks, run_command
+from agent.commands import CommandResult, describe_checks
 from agent.context import Deps, blocking, new_build_id
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button, parse_callback, parse_text
@@ -25,7 +25,6 @@ from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview
-from agent.tool_env import command_env
 from agent.verify import ForbiddenChange, check_changes
 
 log = logging.getLogger(__name__)
@@ -222,9 +221,8 @@ class Journey:
                     "failed", pending_note="", reason=f"The app's Shipit settings are broken: {exc}"
                 )
             ) from exc
-        env = command_env(deps.store.workspace / "home")
-        if config.install:
-            await self._run_or_fail(config.install, repo.path, env, "install")
+        if config.install:  # the base version's own dependencies: network allowed
+            await self._run_or_fail(config.install, repo.path, "install", network=True)
 
         progress.phase = 1
         await card.refresh(force=True)
@@ -245,7 +243,7 @@ class Journey:
 
         progress.phase = 2
         await card.refresh(force=True)
-        checks = await self._validate(state, config, repo, env, coder, card)
+        checks = await self._validate(state, config, repo, coder, card)
         summary = run.answer if checks[1] is None else checks[1]
         message = f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}"
         commit = await blocking(repo.commit_all, message, config.output)
@@ -255,7 +253,7 @@ class Journey:
         progress.phase = 3
         await card.refresh(force=True)
         if config.build:
-            await self._run_or_fail(config.build, repo.path, env, "build")
+            await self._run_or_fail(config.build, repo.path, "build")
         try:
             url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
         except HostingError as exc:
@@ -309,7 +307,7 @@ class Journey:
             raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
 
     async def _validate(
-        self, state, config: RepoConfig, repo, env, coder, card
+        self, state, config: RepoConfig, repo, coder, card
     ) -> tuple[CommandResult, str | None]:
         """Run the repo's checks; on failure let Claude fix and re-run, at most `fix_rounds` times."""
         settings = self.deps.settings
@@ -317,9 +315,7 @@ class Journey:
             return CommandResult("", 0, "no checks configured", 0.0), None
         summary = None
         for round_no in range(settings.fix_rounds + 1):
-            result = await blocking(
-                run_command, config.validate, repo.path, env, settings.command_timeout_s
-            )
+            result = await blocking(self.deps.run, config.validate, repo.path)
             self._changes(repo, config)
             if result.ok:
                 return result, summary
@@ -336,10 +332,8 @@ class Journey:
             render("checks_failed", pending_note=pending_note, reason=describe_checks(result))
         )
 
-    async def _run_or_fail(self, command: str, repo, env, what: str) -> CommandResult:
-        result = await blocking(
-            run_command, command, repo, env, self.deps.settings.command_timeout_s
-        )
+    async def _run_or_fail(self, command: str, repo, what: str, network=False) -> CommandResult:
+        result = await blocking(self.deps.run, command, repo, network)
         if not result.ok:
             log.error("%s failed: %s", what, result.output[-2000:])
             raise RequestFailed(render("build_failed", reason=f"The {what} step failed."))

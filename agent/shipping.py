@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
-from agent.commands import BuildError, run_command
+from agent.commands import BuildError
 from agent.context import Deps, blocking
 from agent.hosting import HostingError
 from agent.messages import render
 from agent.repo import GitError, MainMovedError
 from agent.repo_config import load_repo_config
 from agent.state import ChatState, Release
-from agent.tool_env import command_env
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +107,9 @@ async def _baseline(deps: Deps, repo, chat_id: int, main_commit: str) -> Release
         return release
     tree = await blocking(repo.worktree_at, main_commit, deps.store.chat_dir(chat_id) / "base")
     config = load_repo_config(tree)
-    env = command_env(deps.store.workspace / "home")
-    for command in (config.install, config.build):
+    for command, network in ((config.install, True), (config.build, False)):
         if command:
-            result = await blocking(
-                run_command, command, tree, env, deps.settings.command_timeout_s
-            )
+            result = await blocking(deps.run, command, tree, network)
             if not result.ok:
                 raise BuildError(command, result)
     await blocking(deps.hosting.publish, build_id, tree / config.output)
