@@ -45,8 +45,8 @@ def build_factory(settings: Settings):
     needs_aws = settings.bot_token_secret_arn or settings.deploy_key_secret_arn
     sm = boto3.client("secretsmanager") if needs_aws else None
     token = secrets.bot_token(settings, sm)
-    key = secrets.deploy_key_file(settings, sm)
-    ssh = secrets.git_ssh_command(key, secrets.KEY_DIR / "known_hosts")
+    deploy_key = secrets.DeployKey.from_settings(settings, sm)
+    key_file = Path(settings.deploy_key_file) if settings.deploy_key_file else None
     if settings.hosting == "s3":
         hosting = S3Hosting(
             settings.site_bucket,
@@ -63,7 +63,7 @@ def build_factory(settings: Settings):
     os.environ.pop("ANTHROPIC_API_KEY", None)  # the proxy has it; nothing else needs it
     env = cli_env(settings.workspace / "home", settings.claude_config_dir, model_env)
     wrapper = write_cli_wrapper(secrets.KEY_DIR.parent / "shipit-bin", bundled_cli(), list(env))
-    secret_paths = tuple(p for p in (key, secrets.KEY_DIR, settings.claude_config_dir) if p)
+    secret_paths = tuple(p for p in (key_file, secrets.KEY_DIR, settings.claude_config_dir) if p)
     sandbox = Sandbox.detect(_hidden_from_commands(settings, secret_paths))
 
     async def factory() -> app_module.Runtime:
@@ -77,7 +77,7 @@ def build_factory(settings: Settings):
             store=StateStore(settings.workspace),
             chat=Chat(bot),
             hosting=hosting,
-            git_ssh_command=ssh,
+            deploy_key=deploy_key,
             cli_wrapper=wrapper,
             cli_env=env,
             secret_paths=secret_paths,

@@ -13,6 +13,7 @@ from agent.chat import Chat
 from agent.commands import CommandResult, Sandbox, run_command
 from agent.hosting import Hosting
 from agent.repo import Repo
+from agent.secrets import DeployKey
 from agent.settings import Settings
 from agent.state import StateStore
 from agent.tool_env import command_env
@@ -26,7 +27,7 @@ class Deps:
     store: StateStore
     chat: Chat
     hosting: Hosting
-    git_ssh_command: str = ""
+    deploy_key: DeployKey | None = None
     cli_wrapper: Path | None = None
     cli_env: dict[str, str] = field(default_factory=dict)  # the CLI's whole environment
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
@@ -44,7 +45,7 @@ class Deps:
             path=self.store.chat_dir(chat_id) / "repo",
             url=self.settings.repo_url,
             main=self.settings.main_branch,
-            ssh_command=self.git_ssh_command,
+            credentials=self.deploy_key.ssh_command if self.deploy_key else None,
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +51,17 @@ class Repo:
     path: Path
     url: str
     main: str = "main"
-    ssh_command: str = ""  # GIT_SSH_COMMAND with the deploy key, when pushing over SSH
+    # Yields GIT_SSH_COMMAND with the deploy key for the length of one network call (or None).
+    credentials: Callable[[], AbstractContextManager[str]] | None = None
 
-    def git(self, *args: str, check: bool = True, cwd: Path | None = None) -> str:
-        proc = self._run(args, cwd)
+    def git(
+        self, *args: str, check: bool = True, cwd: Path | None = None, network: bool = False
+    ) -> str:
+        if network and self.credentials is not None:
+            with self.credentials() as ssh_command:
+                proc = self._run(args, cwd, ssh_command)
+        else:
+            proc = self._run(args, cwd)
         if check and proc.returncode != 0:
             raise GitError(list(args), proc.returncode, proc.stdout + proc.stderr)
         return proc.stdout.strip()
@@ -61,7 +70,9 @@ class Repo:
         """True when `newer` already contains `older` (so main can fast-forward to it)."""
         return self._run(("merge-base", "--is-ancestor", older, newer), None).returncode == 0
 
-    def _run(self, args: tuple[str, ...], cwd: Path | None) -> subprocess.CompletedProcess:
+    def _run(
+        self, args: tuple[str, ...], cwd: Path | None, ssh_command: str = ""
+    ) -> subprocess.CompletedProcess:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -69,8 +80,8 @@ class Repo:
             "GIT_TERMINAL_PROMPT": "0",
             **GIT_IDENTITY,
         }
-        if self.ssh_command:
-            env["GIT_SSH_COMMAND"] = self.ssh_command
+        if ssh_command:
+            env["GIT_SSH_COMMAND"] = ssh_command
         return subprocess.run(
             ["git", *SAFE_CONFIG, *args],
             cwd=cwd or self.path,
@@ -84,13 +95,12 @@ class Repo:
         """Clone if missing, else fetch; returns origin's main commit."""
         if not (self.path / ".git").exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.git(
-                "clone", "--quiet", "--no-checkout", self.url, str(self.path), cwd=self.path.parent
-            )
-            # The agent's tools must not change where the repo pushes; Shipit pushes by URL.
-            self.git("config", "core.hooksPath", "/dev/null")
+            clone = ("clone", "--quiet", "--no-checkout", self.url, str(self.path))
+            self.git(*clone, cwd=self.path.parent, network=True)
         else:
-            self.git("fetch", "--quiet", "--prune", "origin")
+            # By URL, not by the remote's name: .git/config is not trusted to say where to go.
+            refspec = f"+refs/heads/{self.main}:refs/remotes/origin/{self.main}"
+            self.git("fetch", "--quiet", self.url, refspec, network=True)
         return self.git("rev-parse", f"origin/{self.main}")
 
     def start_branch(self, branch: str, base: str) -> None:
@@ -133,7 +143,7 @@ class Repo:
 
     def push(self, commit: str) -> None:
         try:
-            self.git("push", "--quiet", self.url, f"{commit}:refs/heads/{self.main}")
+            self.git("push", "--quiet", self.url, f"{commit}:refs/heads/{self.main}", network=True)
         except GitError as exc:
             raise PushRejectedError(exc.args_, exc.returncode, exc.output) from exc
 

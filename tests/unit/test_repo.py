@@ -1,10 +1,12 @@
 """Shipit's own git steps on real folders: changed files, commit without build output, push by URL."""
 
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 
 from agent.repo import PushRejectedError, Repo
+from agent.secrets import DeployKey
 from local.origin import origin_head, seed_origin
 
 
@@ -75,3 +77,36 @@ def test_commit_works_when_the_ignored_build_output_exists(repo):
     (repo.path / "src" / "style.css").write_text("changed")
     commit = repo.commit_all("change", exclude="dist")
     assert repo.git("show", "--name-only", "--format=", commit).splitlines() == ["src/style.css"]
+
+
+def test_fetch_comes_from_the_configured_url_not_the_remote_in_git_config(repo, tmp_path):
+    decoy = tmp_path / "decoy.git"
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(tmp_path / "origin.git"), str(decoy)], check=True
+    )
+    repo.git("remote", "set-url", "origin", str(decoy))
+    work = tmp_path / "other"
+    other = Repo(path=work, url=str(tmp_path / "origin.git"))
+    other.sync()
+    other.start_branch("x", "origin/main")
+    (work / "src" / "style.css").write_text("moved on")
+    new_main = other.commit_all("elsewhere")
+    other.push(new_main)
+    assert repo.sync() == new_main
+
+
+def test_deploy_key_exists_only_during_network_calls(repo, tmp_path):
+    key = DeployKey("-----BEGIN OPENSSH PRIVATE KEY-----", tmp_path / "keys")
+    seen = []
+
+    @contextmanager
+    def recording():
+        with key.ssh_command() as command:
+            seen.append((command, [p.name for p in (tmp_path / "keys").glob("deploy_key.*")]))
+            yield command
+
+    repo.credentials = recording
+    repo.sync()
+    assert seen and "-i" in seen[0][0] and len(seen[0][1]) == 1
+    assert not list((tmp_path / "keys").glob("deploy_key.*"))
+    assert oct((tmp_path / "keys").stat().st_mode & 0o777) == "0o700"
