@@ -1,0 +1,41 @@
+"""The Stop button on the status card ends a running request; nothing is published."""
+
+from __future__ import annotations
+
+import threading
+
+from local.origin import origin_head
+from local.scripted_claude import say
+from tests.e2e.conftest import USER, Script, edit_session
+
+
+def test_stop_ends_the_request_and_publishes_nothing(start_stack):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_model(_request):
+        entered.set()
+        release.wait(60)  # holds this model turn open until the test lets go
+        return say("too late")
+
+    script = Script([slow_model])
+    stack = start_stack(script)
+    tg = stack.telegram.client()
+    main_before = origin_head(stack.origin)
+    try:
+        tg.send_text(USER, "make the offset field bigger")
+        assert entered.wait(60), "the model was never called"
+        card = tg.wait_for_text(USER, "Working on", timeout=30)
+        tg.press_button(USER, card["message_id"], text="⏹ Stop")
+        tg.wait_for_text(USER, "Stopped. Nothing was published", timeout=30)
+    finally:
+        release.set()
+
+    builds = stack.site_dir / "builds"
+    assert not builds.exists() or not any(builds.iterdir())
+    assert origin_head(stack.origin) == main_before
+
+    # The chat is free again: the next request runs to a preview.
+    script.extend(edit_session("  font-size: 1rem;", "  font-size: 1.5rem;"))
+    tg.send_text(USER, "make the offset field bigger")
+    tg.wait_for_text(USER, "Your preview is ready", timeout=90)
+    assert "restarted" not in tg.transcript(USER)
