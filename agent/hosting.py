@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from agent.state import write_json_atomic
 
 
@@ -101,7 +103,11 @@ class S3Hosting(_Urls):
         self.kvs = kvs
 
     def publish(self, build_id: str, folder: Path) -> str:
-        for path in _files(folder):
+        files = _files(folder)
+        # Builds are cached as immutable: re-uploading an id could mix two builds' files.
+        if self.has_build(build_id):
+            raise HostingError(build_id, "a build with this id is already published")
+        for path in files:
             key = f"builds/{build_id}/{path.relative_to(folder).as_posix()}"
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             self.s3.upload_file(
@@ -125,9 +131,21 @@ class S3Hosting(_Urls):
     def promote(self, build_id: str) -> str:
         if not self.has_build(build_id):
             raise HostingError(build_id, "no such published build")
+        try:
+            try:
+                self._put_production(build_id)
+            except self.kvs.exceptions.ConflictException:
+                # The ETag only guards against a concurrent writer; we mean to set the key
+                # whatever it holds now, so one retry with a fresh ETag is safe.
+                self._put_production(build_id)
+        except (ClientError, BotoCoreError) as exc:
+            # Callers handle HostingError (ship has already pushed main when this runs).
+            raise HostingError(build_id, f"could not switch production: {exc}") from exc
+        return self.production_url
+
+    def _put_production(self, build_id: str) -> None:
         etag = self.kvs.describe_key_value_store(KvsARN=self.kvs_arn)["ETag"]
         self.kvs.put_key(KvsARN=self.kvs_arn, Key=self.KEY, Value=build_id, IfMatch=etag)
-        return self.production_url
 
     def live_build(self) -> str | None:
         try:
