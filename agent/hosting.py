@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Protocol
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agent.state import write_json_atomic
@@ -94,6 +95,7 @@ class S3Hosting(_Urls):
     """Builds in S3 behind CloudFront; the live build id is a CloudFront KeyValueStore key."""
 
     KEY = "production"
+    COMPLETE = ".shipit-complete"
 
     def __init__(self, bucket: str, kvs_arn: str, public_url: str, s3, kvs) -> None:
         self.bucket = bucket
@@ -107,6 +109,18 @@ class S3Hosting(_Urls):
         # Builds are cached as immutable: re-uploading an id could mix two builds' files.
         if self.has_build(build_id):
             raise HostingError(build_id, "a build with this id is already published")
+        try:
+            self._upload(build_id, folder, files)
+            # Written last: a build that failed halfway is never taken for a published one.
+            self.s3.put_object(Bucket=self.bucket, Key=self._marker(build_id), Body=b"")
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
+            raise HostingError(build_id, f"upload failed: {exc}") from exc
+        return self.preview_url(build_id)
+
+    def _marker(self, build_id: str) -> str:
+        return f"builds/{build_id}/{self.COMPLETE}"
+
+    def _upload(self, build_id: str, folder: Path, files: list[Path]) -> None:
         for path in files:
             key = f"builds/{build_id}/{path.relative_to(folder).as_posix()}"
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -120,11 +134,10 @@ class S3Hosting(_Urls):
                     "CacheControl": "public, max-age=31536000, immutable",
                 },
             )
-        return self.preview_url(build_id)
 
     def has_build(self, build_id: str) -> bool:
         listed = self.s3.list_objects_v2(
-            Bucket=self.bucket, Prefix=f"builds/{build_id}/", MaxKeys=1
+            Bucket=self.bucket, Prefix=self._marker(build_id), MaxKeys=1
         )
         return bool(listed.get("KeyCount"))
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import boto3
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from agent.hosting import HostingError, LocalHosting, S3Hosting
@@ -228,7 +229,8 @@ def test_s3_publish_uploads_every_file_immutable(s3_hosting: S3Hosting, tmp_path
     assert url == f"{PUBLIC}/previews/b-a/"
     s3 = s3_hosting.s3
     listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
-    assert sorted(o["Key"] for o in listed) == sorted(f"builds/b-a/{rel}" for rel in BUILD_A)
+    expected = [f"builds/b-a/{rel}" for rel in BUILD_A] + [f"builds/b-a/{S3Hosting.COMPLETE}"]
+    assert sorted(o["Key"] for o in listed) == sorted(expected)
     types = {
         "index.html": "text/html",
         "app.js": "text/javascript",
@@ -426,3 +428,24 @@ def test_viewer_function_serves_what_s3hosting_published_and_promoted(
     for uri, text in zip(rewritten, expected, strict=True):
         body = s3_hosting.s3.get_object(Bucket=BUCKET, Key=uri.removeprefix("/"))["Body"]
         assert body.read().decode() == text
+
+
+def test_s3_build_that_failed_halfway_is_not_published(s3_hosting, tmp_path):
+    """A failed upload leaves no completion marker, so it is neither previewable nor promotable."""
+    hosting = s3_hosting
+    folder = tmp_path / "half"
+    folder.mkdir()
+    (folder / "index.html").write_text("<p>half</p>")
+    original = hosting.s3.put_object
+
+    def refuse_marker(**kwargs):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "throttled"}}, "PutObject")
+
+    hosting.s3.put_object = refuse_marker
+    with pytest.raises(HostingError):
+        hosting.publish("halfway", folder)
+    hosting.s3.put_object = original
+    assert not hosting.has_build("halfway")
+    with pytest.raises(HostingError):
+        hosting.promote("halfway")
+    assert hosting.publish("halfway", folder).endswith("/previews/halfway/")  # a retry completes
