@@ -1,7 +1,7 @@
 """Serve an ASGI app on a random 127.0.0.1 port in a background thread of the agent process."""
 
-# local/servers.py does the same for the local stack, but the container image holds only agent/
-# and prompts/ (.dockerignore allowlist), so agent code cannot import local/.
+# It lives in agent/ because the container image holds only agent/ and prompts/; the local stack
+# and the tests use it too (through local/servers.py).
 
 from __future__ import annotations
 
@@ -40,11 +40,13 @@ class LoopbackServer:
         self._thread.join(timeout)
 
 
-def serve_in_thread(app, name: str) -> LoopbackServer:
-    """Start `app` on 127.0.0.1 (never another interface) and return once it accepts connections."""
+def serve_in_thread(app, name: str, port: int = 0) -> LoopbackServer:
+    """Start `app` on 127.0.0.1 (never another interface; port 0 picks a free one) and return
+    once it accepts connections."""
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on, adding ~40 ms per response.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind((LOOPBACK, 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # fixed ports survive a restart
+    sock.bind((LOOPBACK, port))
     port = sock.getsockname()[1]
     ready = threading.Event()
     config = uvicorn.Config(
