@@ -39,3 +39,25 @@ def test_stop_ends_the_request_and_publishes_nothing(start_stack):
     tg.send_text(USER, "make the offset field bigger")
     tg.wait_for_text(USER, "Your preview is ready", timeout=90)
     assert "restarted" not in tg.transcript(USER)
+
+
+def test_a_request_cut_off_by_a_restart_is_reported_not_lost(start_stack):
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging_model(_request):
+        entered.set()
+        release.wait(60)
+        return say("never seen")
+
+    stack = start_stack(Script([hanging_model]))
+    tg = stack.telegram.client()
+    try:
+        tg.send_text(USER, "make the offset field bigger")
+        assert entered.wait(60), "the model was never called"
+        stack.restart_agent()  # the container goes away mid-request
+    finally:
+        release.set()
+    tg.send_text(USER, "status")
+    notice = tg.wait_for_text(USER, "I was restarted while working on", timeout=30)
+    assert "make the offset field bigger" in notice["text"]
+    tg.wait_for_text(USER, "Waiting for you:", timeout=30)
