@@ -37,6 +37,7 @@ class Reader:
     patterns: str | None = None  # options giving the pattern; None: no pattern operand
     filters: str = ""  # glob/type options choosing which files are read (-g, --type)
     max_files: int | None = None
+    response_files: bool = False  # binutils: an @FILE operand is read for more arguments
 
 
 _GREP = Reader(
@@ -59,11 +60,17 @@ _RG = Reader(
     "--no-ignore-parent --no-ignore-files --no-ignore-exclude",
 )
 READERS: dict[str, Reader] = {
-    **dict.fromkeys(["cat", "nl", "tac", "rev", "fold", "expand", "strings", "column"], Reader()),
-    **dict.fromkeys(["md5sum", "sha1sum", "sha256sum", "od", "hexdump", "paste"], Reader()),
+    **dict.fromkeys(["cat", "nl", "tac", "rev", "fold", "expand", "column"], Reader()),
+    "strings": Reader(response_files=True),  # `strings @F` echoes F's lines in its errors
+    **dict.fromkeys(["md5sum", "sha1sum", "sha256sum", "od", "paste"], Reader()),
     **dict.fromkeys(["cmp", "comm"], Reader()),
     **dict.fromkeys(["grep", "egrep", "fgrep"], _GREP),
-    **dict.fromkeys(["ls", "du", "stat", "wc", "file", "realpath", "readlink"], Reader(False)),
+    **dict.fromkeys(["ls", "stat", "realpath", "readlink"], Reader(False)),
+    # These list names, but read (and echo, in their errors) the files some options name.
+    "wc": Reader(False, files="--files0-from"),
+    "du": Reader(False, files="--files0-from -X --exclude-from"),
+    "file": Reader(False, files="-f --files-from -m --magic-file"),
+    "hexdump": Reader(values="-e -n -s --format --length --skip", files="-f --format-file"),
     "rg": _RG,
     "head": Reader(values="-n -c --lines --bytes"),
     "tail": Reader(values="-n -c --lines --bytes -s --sleep-interval"),
@@ -95,6 +102,12 @@ GIT_LISTING = {"branch": "-a -r -v -vv -l --list --all --remotes --show-current 
 GIT_LISTING["tag"] = "-l --list"
 GIT_BAD_OPTIONS = ("--output", "--no-index", "-O", "--open-files-in-pager", "--ext-diff")
 GIT_BAD_OPTIONS += ("--untracked", "--no-exclude-standard")  # git grep beyond tracked files
+# Options whose value is a file git reads, and shows: `blame --contents F` prints F, and
+# `grep -f F`, `blame -S F` / `--ignore-revs-file F` echo its lines in their errors. The file
+# rules apply to the value. (-S is also log's pickaxe string; checking it as a path is harmless.)
+GIT_FILE_OPTIONS = ("--contents", "--ignore-revs-file", "--file", "--exclude-from")
+GIT_FILE_OPTIONS += ("--pathspec-from-file",)
+GIT_FILE_LETTERS = "fSX"  # -f (grep), -S (blame), -X (ls-files), clustered or not
 
 _BECAUSE = {
     "network": "Network access is off limits (no curl, wget, ssh, nc, rsync...).",
@@ -319,11 +332,24 @@ class _Check:
                 "pushes once the requester approves; only change files, then stop. You may use "
                 "git status, diff, log, show, blame, ls-files and grep."
             )
-        for arg in rest:
+        for i, arg in enumerate(rest):
             if arg.startswith(GIT_BAD_OPTIONS):
                 raise Denied(f"git option {arg} is not allowed (it writes files or runs programs).")
-            if ":" in arg and not arg.startswith("-"):
-                # HEAD:path shows a file's content, so the secret-file rules apply to it.
+            following = rest[i + 1] if i + 1 < len(rest) else ""
+            name, eq, value = arg.partition("=")
+            if name in GIT_FILE_OPTIONS:
+                self.read((value if eq else following) or ".", cwds)
+            elif arg.startswith("-") and not arg.startswith("--"):
+                for j, letter in enumerate(arg[1:], start=1):
+                    if letter in GIT_FILE_LETTERS:
+                        self.read(arg[j + 1 :] or following or ".", cwds)
+                    if letter in GIT_FILE_LETTERS + "Le":  # the rest of the cluster is its value
+                        break
+            # HEAD:path and -L1,5:path (or -L:name:path) show a file's content: the file rules
+            # apply to the path.
+            if arg.startswith("-L") and ":" in arg:
+                self.read(arg.rsplit(":", 1)[1] or ".", cwds)
+            elif ":" in arg and not arg.startswith("-"):
                 self.read(arg.split(":", 1)[1] or ".", cwds)
 
     def find(self, args: list[str], cwds: set[str]) -> None:
@@ -342,6 +368,10 @@ class _Check:
             raise Denied(f"find {bad[0]} is not allowed; find may only list files.")
         for path in paths or ["."]:
             self.read(path, cwds, content=False)
+        # -files0-from reads a list of start points from a file, and echoes bad ones in errors.
+        for i, arg in enumerate(expression):
+            if arg == "-files0-from":
+                self.read(expression[i + 1] if i + 1 < len(expression) else ".", cwds)
 
     def reader(self, spec: Reader, name: str, args: list[str], cwds: set[str]) -> None:
         values, files = spec.values.split(), spec.files.split()
@@ -390,8 +420,12 @@ class _Check:
             raise Denied("Only printing sed scripts are allowed (like sed -n '1,20p' or s/a/b/g).")
         if spec.max_files is not None and len(operands) > spec.max_files:
             raise Denied(f"{name}: at most {spec.max_files} file here (another would be written).")
-        for path in read + [o for o in operands if o != "-"]:
+        for path in read:  # a file an option names is read in full, even by ls-like commands
+            self.read(path, cwds)
+        for path in [o for o in operands if o != "-"]:
             self.read(path, cwds, spec.content)
+            if spec.response_files and path.startswith("@"):
+                self.read(path[1:], cwds)
         # Recursive grep and rg --hidden/-u also read hidden and git-ignored files (.env),
         # unless a file filter (--include='*.js', -g, -t) picks which files are read.
         for path in (operands or ["."]) if broad and not narrowed else []:
