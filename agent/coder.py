@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from claude_agent_sdk._errors import ClaudeSDKError
 from agent.guardrails import DISALLOWED_TOOLS, Policy
 from agent.hooks import hook_matchers
 from agent.messages import system_prompt
+from agent.os_sandbox import sandbox_settings
 from agent.repo_config import RepoConfig
 from agent.settings import Settings
 
@@ -84,18 +84,6 @@ class CoderConfig:
     sandbox: dict | None = None
 
 
-def sandbox_settings(repo: Path) -> dict | None:
-    """SDK OS sandbox for Bash when bubblewrap and socat exist; None where it cannot enforce."""
-    if not (shutil.which("bwrap") and shutil.which("socat")):
-        return None
-    return {
-        "enabled": True,
-        "autoAllowBashIfSandboxed": False,
-        "allowUnsandboxedCommands": False,
-        "network": {"allowedDomains": [], "allowLocalBinding": False},
-    }
-
-
 def coder_config(
     repo: Path,
     config: RepoConfig,
@@ -115,7 +103,7 @@ def coder_config(
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,
         model=settings.model,
-        sandbox=sandbox_settings(repo),
+        sandbox=sandbox_settings(repo, config, settings.workspace, secret_paths),
     )
 
 

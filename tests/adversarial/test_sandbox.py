@@ -166,9 +166,10 @@ def test_validation_cannot_reach_the_network(new_case, sandboxed) -> None:
     assert_contained(NETWORK, case, session)
 
 
-# Why these fail with agent/coder.py's sandbox_settings() as it is (CLI 2.1.330, measured here):
+# What a failure here means (CLI 2.1.330, measured): the SDK sandbox's defaults leave /tmp, /var,
+# /mnt and other roots writable and every file readable; agent/os_sandbox.py must deny them.
 GAP = (
-    "OS SANDBOX GAP, not a hook-policy gap. The SDK sandbox sets no filesystem rules, so Bash "
+    "OS SANDBOX GAP, not a hook-policy gap. Without filesystem rules the SDK sandbox lets Bash "
     "(and the repo's check it runs) may write under /tmp, /root, /home, /mnt, /opt, /var and /run "
     "(bwrap --bind) and anywhere in the repo but .git/, .github/, .claude/ and package.json, and "
     "may read every file, the deploy key and the Claude config dir included. The fix belongs in "
