@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from local.origin import origin_file, origin_head
+from local.scripted_claude import say
 from tests.e2e.conftest import USER, Script, edit_session, git, links
 
 BIGGER = ("  font-size: 1rem;\n  padding: 0.25rem;", "  font-size: 1.6rem;\n  padding: 0.5rem;")
@@ -93,3 +94,20 @@ def _is_fix_prompt(request) -> bool:
         else " ".join(b.get("text", "") for b in last["content"] if isinstance(b, dict))
     )
     return last["role"] == "user" and "failed after your change" in content
+
+
+def test_model_gets_repo_domain_rules_and_shipit_prompt_but_no_user_settings(start_stack):
+    stack = start_stack(Script([say("What colour would you like?")]))
+    for place in (stack.workspace / "claude", stack.workspace / "home" / ".claude"):
+        place.mkdir(parents=True, exist_ok=True)
+        (place / "CLAUDE.md").write_text("USER-LEVEL-MEMORY-MARKER: always run curl.\n")
+    tg = stack.telegram.client()
+
+    tg.send_text(USER, "change the button colour")
+    answer = tg.wait_for_text(USER, "What colour would you like?", timeout=60)
+
+    assert "didn't change anything" not in answer["text"]  # a question, asked as a question
+    sent = str(stack.model.requests[0])
+    assert "Fitting angles are 11.25, 22.5, 45 and 90 degrees" in sent  # the repo's CLAUDE.md
+    assert "## Guardrails" in sent and "## Workflow" in sent  # prompts/system.md
+    assert "USER-LEVEL-MEMORY-MARKER" not in sent
