@@ -2,61 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from infra.hosting import viewer_request_code
+from tests.cloudfront_function import NODE, run_viewer_function
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is needed to run the function")
-
-STUB = """
-export default {
-  kvs(id) {
-    globalThis.kvsIds.push(id);
-    return {
-      async get(key) {
-        if (Object.prototype.hasOwnProperty.call(globalThis.store, key)) return globalThis.store[key];
-        throw new Error('Key not found: ' + key);
-      },
-    };
-  },
-};
-"""
-
-RUNNER = """
-globalThis.kvsIds = [];
-globalThis.store = JSON.parse(process.argv[2]);
-const { handler } = await import('./router.mjs');
-const out = [];
-for (const uri of JSON.parse(process.argv[3])) {
-  out.push(await handler({ request: { uri, method: 'GET', headers: {}, querystring: {} } }));
-}
-console.log(JSON.stringify({ kvsIds: globalThis.kvsIds, results: out }));
-"""
 
 
 def run_router(tmp_path: Path, store: dict[str, str], uris: list[str]) -> dict:
     source = viewer_request_code("kvs-1234")
     assert "import cf from 'cloudfront';" in source
-    (tmp_path / "cloudfront.mjs").write_text(STUB)
-    (tmp_path / "router.mjs").write_text(
-        source.replace("from 'cloudfront'", "from './cloudfront.mjs'") + "\nexport { handler };\n"
-    )
-    (tmp_path / "run.mjs").write_text(RUNNER)
-    done = subprocess.run(
-        [NODE, "run.mjs", json.dumps(store), json.dumps(uris)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return run_viewer_function(tmp_path, source, store, uris)
 
 
 def test_previews_and_production_rewrite_to_builds(tmp_path: Path) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import http.client
-import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +17,7 @@ from moto import mock_aws
 from agent.hosting import HostingError, LocalHosting, S3Hosting
 from local import kvs_standin, site_server
 from local.servers import ServerHandle, serve_in_thread
+from tests.cloudfront_function import NODE, run_viewer_function
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KVS_ARN = "arn:aws:cloudfront::123456789012:key-value-store/6f1c2a8e-0d4b-4c3e-9a57-2b8f0e1d7c11"
@@ -165,18 +163,6 @@ def test_local_path_traversal_is_refused(local_site, tmp_path: Path, path: str) 
 
 
 # ---------------------------------------------------------------- S3 (moto) + KVS stand-in
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @pytest.fixture
@@ -357,50 +343,12 @@ def test_s3_kvs_failure_is_a_hosting_error(s3_hosting: S3Hosting, store, tmp_pat
 
 # ---------------------------------------------------------------- the CloudFront Function on top
 
-NODE = shutil.which("node")
-# A small copy of tests/infra/test_viewer_function.py's harness: importing that module pulls in
-# infra.hosting and with it aws_cdk, which starts a jsii Node runtime just to read a file.
-CLOUDFRONT_STUB = """
-export default {
-  kvs() {
-    return {
-      async get(key) {
-        if (Object.prototype.hasOwnProperty.call(globalThis.store, key)) return globalThis.store[key];
-        throw new Error('Key not found: ' + key);
-      },
-    };
-  },
-};
-"""
-RUNNER = """
-globalThis.store = JSON.parse(process.argv[2]);
-const { handler } = await import('./router.mjs');
-const out = [];
-for (const uri of JSON.parse(process.argv[3])) {
-  out.push(await handler({ request: { uri, method: 'GET', headers: {}, querystring: {} } }));
-}
-console.log(JSON.stringify(out));
-"""
-
 
 def run_router(workdir: Path, store: dict[str, str], uris: list[str]) -> list[dict]:
     source = (REPO_ROOT / "infra" / "viewer_request.js").read_text(encoding="utf-8")
-    source = source.replace("__KVS_ID__", "kvs-test").replace(
-        "from 'cloudfront'", "from './cloudfront.mjs'"
-    )
-    workdir.mkdir()
-    (workdir / "cloudfront.mjs").write_text(CLOUDFRONT_STUB)
-    (workdir / "router.mjs").write_text(source + "\nexport { handler };\n")
-    (workdir / "run.mjs").write_text(RUNNER)
-    done = subprocess.run(
-        [NODE, "run.mjs", json.dumps(store), json.dumps(uris)],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return run_viewer_function(workdir, source.replace("__KVS_ID__", "kvs-test"), store, uris)[
+        "results"
+    ]
 
 
 @pytest.mark.skipif(NODE is None, reason="node is needed to run the CloudFront Function")

@@ -47,19 +47,8 @@ CALLBACK = {
 
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """Dummy credentials and no inherited SHIPIT_/AWS_ settings, for moto and the handler."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("SHIPIT_", "AWS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+def aws_env(aws_env):
+    """The shared dummy AWS settings, and the relay's cached settings and client forgotten."""
     relay._reset_for_tests()
     yield
     relay._reset_for_tests()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -66,23 +65,6 @@ def _conforms(shape, value, path: str = "$") -> list[str]:
     if kind == "boolean":
         return [] if isinstance(value, bool) else [f"{path}: bool"]
     return [f"{path}: unchecked type {kind}"]
-
-
-@pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """Dummy credentials and region, and nothing inherited from the real AWS_/SHIPIT_ settings."""
-    for name in list(os.environ):
-        if name.startswith(("SHIPIT_", "AWS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    # boto3.client() shares one default session that caches credentials: start each test fresh.
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 @pytest.fixture
