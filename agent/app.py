@@ -73,7 +73,7 @@ class Runtime:
             await self.journey.deps.chat.answer_button(update.callback_query.id, "Stopping…")
         task = self.requests.get(chat_id)
         if task is None:
-            await self.journey.deps.chat.send(chat_id, "Nothing is running right now.")
+            await self.journey.deps.chat.send(chat_id, render("nothing_running"))
             return
         task.cancel()
 

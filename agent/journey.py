@@ -124,8 +124,6 @@ class Journey:
                 await shipping.discard(deps, state, parsed.preview_id)
             case Intent.CHANGE:
                 await deps.chat.send(chat_id, render("change_prompt"))
-            case Intent.STOP:
-                await deps.chat.send(chat_id, "Nothing is running right now.")
             case Intent.REQUEST:
                 await self.request(state, parsed.text)
 

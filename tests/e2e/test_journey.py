@@ -64,6 +64,10 @@ def test_typed_ship_it_without_preview_gets_clear_answer(start_stack):
     tg = stack.telegram.client()
     tg.send_text(USER, "Ship it!")
     tg.wait_for_text(USER, "nothing waiting to go live", timeout=30)
+    tg.send_text(USER, "Stop")
+    tg.wait_for_text(USER, "Nothing is running right now", timeout=30)
+    tg.send_text(USER, "undo")
+    tg.wait_for_text(USER, "no earlier version", timeout=30)
 
 
 def test_failing_validation_is_not_published(start_stack):
