@@ -173,9 +173,8 @@ class Journey:
         state.pending = preview
         deps.store.save_chat(state)
         if old is not None and old.message_id:
-            await deps.chat.drop_buttons(
-                chat_id, old.message_id
-            )  # an older preview can't be shipped
+            # The older preview can no longer be shipped: take its buttons away.
+            await deps.chat.drop_buttons(chat_id, old.message_id)
 
     async def _screened_ok(self, chat_id: int, text: str) -> bool:
         """Input screening (optional): a refusal, or an honest 'can't check now', loses nothing."""
