@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from agent import app as app_module
 from agent import secrets
+from agent.bwrap import os_sandbox_available
 from agent.chat import Chat
 from agent.commands import Sandbox
 from agent.context import Deps
@@ -115,9 +115,9 @@ def main() -> None:
     settings.workspace.mkdir(parents=True, exist_ok=True)
     log.info("Shipit agent on port %s; workspace %s", settings.port, settings.workspace)
     log.info("Model: %s", model_label(settings))
-    if not (shutil.which("bwrap") and shutil.which("socat")):
+    if not os_sandbox_available():
         log.warning(
-            "bubblewrap/socat not installed: no OS sandbox for Bash; the hook policy still applies"
+            "bubblewrap/socat missing or unable to sandbox here: no OS sandbox for Bash or the repo's commands; the hook policy and Shipit's own checks still apply"
         )
     app_module.configure(build_factory(settings))
     app_module.app.run(port=settings.port)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from agent.bwrap import usable_bwrap
 
 OUTPUT_TAIL = 6000  # enough for a failing test's message, small enough for a prompt
 
@@ -45,7 +46,7 @@ class Sandbox:
 
     @classmethod
     def detect(cls, hide: tuple[Path, ...]) -> Sandbox | None:
-        bwrap = shutil.which("bwrap")
+        bwrap = usable_bwrap()
         return cls(bwrap, hide) if bwrap else None
 
     def argv(self, command: str, repo: Path, home: Path, network: bool) -> list[str]:

@@ -9,9 +9,9 @@ A deny wins over the repo's own write permission, so siblings are listed, never 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from agent.bwrap import os_sandbox_available
 from agent.repo_config import RepoConfig
 
 # Folders the repo's own tools write while checking or building; never protected content.
@@ -40,7 +40,7 @@ def sandbox_settings(
     repo: Path, config: RepoConfig, workspace: Path, secret_paths: tuple[Path, ...]
 ) -> dict | None:
     """SDK sandbox settings, or None where bubblewrap or socat is missing (it cannot enforce)."""
-    if not (shutil.which("bwrap") and shutil.which("socat")):
+    if not os_sandbox_available():
         return None
     repo, workspace = repo.resolve(), workspace.resolve()
     top = workspace if repo.is_relative_to(workspace) else repo.parent

@@ -12,6 +12,8 @@ import shutil
 import stat
 from pathlib import Path
 
+from agent.bwrap import usable_bwrap
+
 # Variables the SDK itself sets for the CLI; their values are not secret.
 SDK_VARIABLES = (
     "CLAUDE_CODE_ENTRYPOINT",
@@ -72,7 +74,7 @@ def cli_env(home: Path, claude_config_dir: Path, model_env: dict[str, str]) -> d
     env = command_env(home)
     env["CLAUDE_CONFIG_DIR"] = str(claude_config_dir)
     env.update(CLI_FIXED)
-    if shutil.which("bwrap"):
+    if usable_bwrap():
         env[SCRUB] = "1"
     env.update(model_env)
     if model_env.get("ANTHROPIC_MODEL"):

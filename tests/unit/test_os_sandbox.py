@@ -1,9 +1,8 @@
 """OS sandbox rules: siblings up to the workspace, other chats and secrets are off limits."""
 
-import shutil
-
 import pytest
 
+from agent import os_sandbox
 from agent.os_sandbox import sandbox_settings
 from agent.repo_config import RepoConfig
 
@@ -24,13 +23,13 @@ def workspace(tmp_path):
 
 def test_none_without_bubblewrap(workspace, monkeypatch):
     ws, repo = workspace
-    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.setattr(os_sandbox, "os_sandbox_available", lambda: False)
     assert sandbox_settings(repo, RepoConfig(), ws, ()) is None
 
 
 def test_rules(workspace, monkeypatch):
     ws, repo = workspace
-    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(os_sandbox, "os_sandbox_available", lambda: True)
     rules = sandbox_settings(repo, RepoConfig(output="dist"), ws, (ws / "claude",))
     assert rules["network"]["allowedDomains"] == [] and rules["allowUnsandboxedCommands"] is False
     deny_write = set(rules["filesystem"]["denyWrite"])
@@ -50,3 +49,19 @@ def test_rules(workspace, monkeypatch):
         assert str(repo / ok) not in deny_write
     assert not any(str(repo).startswith(p + "/") for p in deny_write)
     assert deny_read == {str(ws / "chats" / "2"), str(ws / "claude")}
+
+
+def test_an_installed_bwrap_that_cannot_sandbox_is_not_used(tmp_path, monkeypatch):
+    from agent import bwrap
+
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    bwrap.usable_bwrap.cache_clear()
+    try:
+        assert bwrap.usable_bwrap() is None
+        assert not bwrap.os_sandbox_available()
+    finally:
+        bwrap.usable_bwrap.cache_clear()
