@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from telegram import Update
@@ -30,6 +31,8 @@ from agent.verify import ForbiddenChange, check_changes
 log = logging.getLogger(__name__)
 
 PHASES = ("Getting your app ready", "Making the change", "Checking it works", "Building a preview")
+# The card's clock moves at least this often while work goes on: well inside Telegram's edit limits.
+TICK_S = 10.0
 
 
 class RequestFailed(Exception):
@@ -139,7 +142,8 @@ class Journey:
         deps.store.save_chat(state)
         pending_note = render("pending_note") if state.pending else ""
         try:
-            preview = await self._make_preview(state, text, progress, card)
+            async with _ticking(card):
+                preview = await self._make_preview(state, text, progress, card)
         except RequestFailed as exc:
             progress.failed = True
             await card.refresh(force=True)
@@ -341,6 +345,22 @@ class Journey:
         return coder_config(
             repo, config, deps.cli_env, deps.cli_wrapper, deps.secret_paths, deps.settings
         )
+
+
+@asynccontextmanager
+async def _ticking(card: StatusCard):
+    """Keep the card's clock moving while the block runs; stop before its final edit."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            await card.refresh()
+
+    task = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 def _app_name(repo_url: str) -> str:
