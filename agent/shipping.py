@@ -99,9 +99,14 @@ async def discard(deps: Deps, state: ChatState, preview_id: str | None) -> None:
     await deps.chat.send(chat_id, render("discarded"))
 
 
+def baseline_build_id(main_commit: str) -> str:
+    """The build id of main as it was before Shipit's first ship (undo goes back to it)."""
+    return f"base-{main_commit[:12]}"
+
+
 async def _baseline(deps: Deps, repo, chat_id: int, main_commit: str) -> Release:
     """Before the first ship, publish main's own build so that undo has somewhere to go back to."""
-    build_id = f"base-{main_commit[:12]}"
+    build_id = baseline_build_id(main_commit)
     release = Release(build_id, main_commit, time.time(), "the version before Shipit")
     if await blocking(deps.hosting.has_build, build_id):
         return release

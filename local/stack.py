@@ -17,6 +17,12 @@ from pathlib import Path
 
 import httpx
 
+from agent.commands import run_command
+from agent.hosting import LocalHosting
+from agent.repo import Repo
+from agent.repo_config import load_repo_config
+from agent.shipping import baseline_build_id
+from agent.tool_env import command_env
 from local import agentcore_emulator, apigw, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
@@ -109,6 +115,7 @@ class Stack:
         (self.root / "tmp").mkdir(exist_ok=True)
         seed_origin(self.origin, self.config.sample_app)
         self.site = self._serve(site_server.create_app(self.site_dir), "site")
+        self._put_main_live()
         model_env = self._model_env()
         self.telegram = start_emulator(
             self.config.token, port=self.port("telegram"), **self.config.telegram_options
@@ -130,6 +137,30 @@ class Stack:
             timeout=10,
         ).raise_for_status()
         return self
+
+    def _put_main_live(self) -> None:
+        """The app as it is before Shipit is live from the start, like an owner's real app.
+
+        It is published under the id Shipit's first ship uses as its undo baseline, so the two
+        are one build.
+        """
+        hosting = LocalHosting(self.site_dir, self.site.url)
+        if hosting.live_build() is not None:
+            return
+        repo = Repo(path=self.root / "tmp" / "live-main", url=str(self.origin))
+        main = repo.sync()
+        repo.start_branch("live", main)
+        config = load_repo_config(repo.path)
+        env = command_env(self.root / "home")
+        for command in (config.install, config.build):
+            if command:
+                result = run_command(command, repo.path, env, 600)
+                if not result.ok:
+                    raise RuntimeError(f"building the sample app failed: {result.output[-2000:]}")
+        build_id = baseline_build_id(main)
+        if not hosting.has_build(build_id):
+            hosting.publish(build_id, repo.path / config.output)
+        hosting.promote(build_id)
 
     def restart_agent(self) -> None:
         """Stop the agent process and start a new one on the same port and workspace."""

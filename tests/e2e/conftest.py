@@ -18,6 +18,12 @@ def links(message: dict) -> list[str]:
     return [e["url"] for e in message.get("entities") or [] if e.get("type") == "text_link"]
 
 
+def published_previews(stack: Stack) -> list[str]:
+    """Build ids published besides the app's original live version (base-…)."""
+    builds = stack.site_dir / "builds"
+    return sorted(p.name for p in builds.iterdir() if not p.name.startswith("base-"))
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, capture_output=True, text=True, check=True

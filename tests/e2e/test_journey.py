@@ -6,7 +6,7 @@ import httpx
 
 from local.origin import origin_file, origin_head
 from local.scripted_claude import say
-from tests.e2e.conftest import USER, Script, edit_session, git, links
+from tests.e2e.conftest import USER, Script, edit_session, git, links, published_previews
 
 BIGGER = ("  font-size: 1rem;\n  padding: 0.25rem;", "  font-size: 1.6rem;\n  padding: 0.5rem;")
 
@@ -37,6 +37,8 @@ def test_request_preview_ship_loop(start_stack):
     assert httpx.get(preview_url).status_code == 200
     assert origin_head(stack.origin) == main_before
     assert "font-size: 1.6rem" not in origin_file(stack.origin, "src/style.css")
+    live_before = httpx.get(f"{stack.site.url}/style.css").text
+    assert "font-size: 1rem" in live_before and "font-size: 1.6rem" not in live_before
 
     # The change is a commit on the preview branch in the chat's clone.
     clone = stack.workspace / "chats" / str(USER) / "repo"
@@ -83,8 +85,7 @@ def test_failing_validation_is_not_published(start_stack):
 
     assert "checks failed" in failure["text"]
     assert not links(failure)
-    builds = stack.site_dir / "builds"
-    assert not builds.exists() or not any(builds.iterdir())
+    assert published_previews(stack) == []
     assert origin_head(stack.origin) == main_before
     # Claude was asked to fix it twice (two fix rounds), with the failing output.
     assert sum(1 for r in stack.model.requests if _is_fix_prompt(r)) == 2

@@ -6,7 +6,7 @@ import threading
 
 from local.origin import origin_head
 from local.scripted_claude import say
-from tests.e2e.conftest import USER, Script, edit_session
+from tests.e2e.conftest import USER, Script, edit_session, published_previews
 
 
 def test_stop_ends_the_request_and_publishes_nothing(start_stack):
@@ -30,8 +30,7 @@ def test_stop_ends_the_request_and_publishes_nothing(start_stack):
     finally:
         release.set()
 
-    builds = stack.site_dir / "builds"
-    assert not builds.exists() or not any(builds.iterdir())
+    assert published_previews(stack) == []
     assert origin_head(stack.origin) == main_before
 
     # The chat is free again: the next request runs to a preview.
