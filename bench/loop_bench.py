@@ -69,9 +69,7 @@ def main() -> None:
         print(
             f"| {key:<24} | {min(values):6.2f} | {statistics.median(values):8.2f} | {max(values):6.2f} |"
         )
-    print(
-        "\nThe first loop includes the first clone and, on the first ship, building main as the undo baseline."
-    )
+    print("\nThe first loop includes the first clone of the app repo.")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,6 @@ import re
 import sys
 from pathlib import Path
 
-# tests/unit is not a package and tests/ has no conftest.py yet, so pytest does not put the repo
-# root on sys.path while collecting; do it here so `uv run pytest` works however it is invoked.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 import boto3
 import pytest
 from botocore.exceptions import ClientError

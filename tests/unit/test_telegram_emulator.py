@@ -6,12 +6,7 @@ import asyncio
 import datetime as dtm
 import re
 import struct
-import sys
 import zlib
-from pathlib import Path
-
-# tests/unit is not a package, so pytest does not put the repo root on sys.path; do it here.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
 import pytest
