@@ -37,13 +37,26 @@ def main() -> None:
     args = parser.parse_args()
 
     ports = {} if args.any_port else DEFAULT_PORTS
-    stack = Stack(StackConfig(root=args.root, allowed_user_ids=(args.user_id,), ports=ports))
+    config = StackConfig(root=args.root, allowed_user_ids=(args.user_id,), ports=ports)
+    real_token = os.environ.get("SHIPIT_BOT_TOKEN")
+    if real_token:
+        # A real bot: updates are polled from the Bot API (no public URL needed).
+        config.token = real_token
+        config.telegram_api_base = os.environ.get(
+            "SHIPIT_TELEGRAM_API_BASE", "https://api.telegram.org"
+        )
+    stack = Stack(config)
     stack.start()
+    chat = (
+        f"{stack.chat_page}?user_id={args.user_id}&name=Sam"
+        if stack.chat_page
+        else f"your bot in Telegram (only user id {args.user_id} may use it; set --user-id)"
+    )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     print(
         "\nShipit is running on this machine.\n"
-        f"  Chat with the bot:  {stack.chat_page}?user_id={args.user_id}&name=Sam\n"
+        f"  Chat with the bot:  {chat}\n"
         f"  Model:              {stack.model_label}"
         + (
             "  (OFFLINE DEMO: it always makes the same sample change)"

@@ -29,6 +29,7 @@ from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
 from local.servers import ServerHandle, free_port, serve_in_thread
 from local.telegram_emulator import RunningEmulator, start_emulator
+from local.telegram_poller import UpdatePoller
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/shipit-local"
 
@@ -49,6 +50,9 @@ class StackConfig:
     responder: Responder | None = None  # a scripted model; None picks from the environment
     agent_env: dict[str, str] = field(default_factory=dict)  # extra settings for the agent
     telegram_options: dict = field(default_factory=dict)
+    # A real Bot API (e.g. https://api.telegram.org): no emulator; updates are polled and
+    # delivered to the local webhook (local/telegram_poller.py). None runs the emulator.
+    telegram_api_base: str | None = None
 
 
 class AgentProcess:
@@ -105,6 +109,7 @@ class Stack:
         self._servers: list[ServerHandle] = []
         self._saved_env: dict[str, str | None] = {}
         self.telegram: RunningEmulator | None = None
+        self.poller: UpdatePoller | None = None
         self.agent: AgentProcess | None = None
 
     def port(self, name: str) -> int:
@@ -117,9 +122,9 @@ class Stack:
         self.site = self._serve(site_server.create_app(self.site_dir), "site")
         self._put_main_live()
         model_env = self._model_env()
-        self.telegram = start_emulator(
-            self.config.token, port=self.port("telegram"), **self.config.telegram_options
-        )
+        if self.config.telegram_api_base is None:
+            options = self.config.telegram_options
+            self.telegram = start_emulator(self.config.token, port=self.port("telegram"), **options)
         agent_port = self.port("agent") or free_port()
         self.agent = AgentProcess(
             self._agent_env(model_env, agent_port), agent_port, self.root / "agent.log"
@@ -131,11 +136,18 @@ class Stack:
         self._relay_env()
         self.apigw = self._serve(apigw.create_app(), "apigw")
         self.webhook_url = f"{self.apigw.url}/telegram"
-        httpx.post(
-            f"{self.telegram.url}/bot{self.config.token}/setWebhook",
-            json={"url": self.webhook_url, "secret_token": self.config.webhook_secret},
-            timeout=10,
-        ).raise_for_status()
+        secret = self.config.webhook_secret
+        if self.telegram is None:
+            self.poller = UpdatePoller(
+                self.telegram_api, self.config.token, self.webhook_url, secret
+            )
+            self.poller.start()
+        else:
+            httpx.post(
+                f"{self.telegram_api}/bot{self.config.token}/setWebhook",
+                json={"url": self.webhook_url, "secret_token": secret},
+                timeout=10,
+            ).raise_for_status()
         return self
 
     def _put_main_live(self) -> None:
@@ -168,6 +180,8 @@ class Stack:
         self.agent.start()
 
     def stop(self) -> None:
+        if self.poller:
+            self.poller.stop()
         if self.agent:
             self.agent.stop()
         if self.telegram:
@@ -181,8 +195,13 @@ class Stack:
                 os.environ[key] = value
 
     @property
-    def chat_page(self) -> str:
-        return f"{self.telegram.url}/"
+    def telegram_api(self) -> str:
+        """The Bot API the agent talks to: the emulator, or the configured real one."""
+        return self.telegram.url if self.telegram else self.config.telegram_api_base
+
+    @property
+    def chat_page(self) -> str | None:
+        return f"{self.telegram.url}/" if self.telegram else None
 
     def _serve(self, app, name: str) -> ServerHandle:
         handle = serve_in_thread(app, port=self.port(name), name=name)
@@ -228,7 +247,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "SHIPIT_WORKSPACE": str(self.workspace),
             "SHIPIT_REPO_URL": str(self.origin),
-            "SHIPIT_TELEGRAM_API_BASE": self.telegram.url,
+            "SHIPIT_TELEGRAM_API_BASE": self.telegram_api,
             "SHIPIT_BOT_TOKEN": self.config.token,
             "SHIPIT_HOSTING": "local",
             "SHIPIT_SITE_DIR": str(self.site_dir),
