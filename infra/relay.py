@@ -21,18 +21,17 @@ from aws_cdk import (
     DockerImage,
     Duration,
     ILocalBundling,
-    RemovalPolicy,
 )
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import REPO_ROOT
+from infra.lambdas import month_of_logs, python_function
 from infra.nag import acknowledge, arn_of
 
 RELAY_DIR = REPO_ROOT / "relay"
@@ -121,25 +120,15 @@ class Relay(Construct):
                 local=_LocalRelayBundler(),
             ),
         )
-        log_group = logs.LogGroup(
+        self.function = python_function(
             self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
             description="Shipit relay: verify Telegram's secret, allowlist, hand to AgentCore",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
             handler="relay.handler.handler",
             code=code,
             # More memory buys CPU, and a faster cold start of boto3 costs nothing at this volume.
             memory_size=512,
             # API Gateway gives up at 30 s; the relay's own AgentCore call allows 3 + 25 s.
             timeout=Duration.seconds(29),
-            log_group=log_group,
             environment={
                 "SHIPIT_WEBHOOK_SECRET_ARN": webhook_secret.secret_arn,
                 "SHIPIT_ALLOWED_USER_IDS": allowed_user_ids,
@@ -155,12 +144,7 @@ class Relay(Construct):
             description="Shipit: Telegram webhook",
             create_default_stage=False,
         )
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        access_logs = month_of_logs(self, "AccessLogs")
         self.stage = apigwv2.HttpStage(
             self,
             "DefaultStage",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import ALLOWED_UPDATES, INFRA_DIR
+from infra.lambdas import python_function
 from infra.nag import acknowledge
 
 
@@ -28,24 +28,14 @@ class WebhookRegistration(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        log_group = logs.LogGroup(
+        self.function = python_function(
             self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
             description="Shipit: register the Telegram webhook with its secret",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
             code=lambda_.Code.from_asset(
                 str(INFRA_DIR / "webhook_lambda"), exclude=["__pycache__", "*.pyc"]
             ),
             timeout=Duration.seconds(30),
-            log_group=log_group,
             environment={"SHIPIT_TELEGRAM_API_BASE": telegram_api_base},
         )
         # It reads both values itself, so neither ever appears in the template or in events.
