@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.buckets import private_bucket
 from infra.config import INFRA_DIR
 from infra.nag import acknowledge
 
@@ -29,16 +30,8 @@ class Hosting(Construct):
 
         # Every build ever published, each under builds/<id>/. They are kept: production is a
         # pointer to one of them, and undo points it back at an earlier one.
-        self.bucket = s3.Bucket(
-            self,
-            "SiteBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            server_access_logs_bucket=log_bucket,
-            server_access_logs_prefix="site-bucket/",
-            removal_policy=RemovalPolicy.RETAIN,
+        self.bucket = private_bucket(
+            self, "SiteBucket", log_bucket=log_bucket, log_prefix="site-bucket/"
         )
 
         # Holds one key, "production": the build id the world sees. The agent rewrites it.
@@ -114,30 +107,25 @@ class Hosting(Construct):
         )
 
         origin = origins.S3BucketOrigin.with_origin_access_control(self.bucket)
-        self.distribution = cloudfront.Distribution(
-            self,
-            "Distribution",
-            comment="Shipit previews and production",
-            default_behavior=cloudfront.BehaviorOptions(
+
+        def behaviour(headers: cloudfront.IResponseHeadersPolicy) -> cloudfront.BehaviorOptions:
+            # Previews and production differ only in what browsers may cache (the headers).
+            return cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cache_policy=cache_policy,
-                response_headers_policy=production_headers,
+                response_headers_policy=headers,
                 function_associations=router,
                 compress=True,
-            ),
-            additional_behaviors={
-                "/previews/*": cloudfront.BehaviorOptions(
-                    origin=origin,
-                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                    allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-                    cache_policy=cache_policy,
-                    response_headers_policy=preview_headers,
-                    function_associations=router,
-                    compress=True,
-                )
-            },
+            )
+
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="Shipit previews and production",
+            default_behavior=behaviour(production_headers),
+            additional_behaviors={"/previews/*": behaviour(preview_headers)},
             # North America and Europe edges only: the cheapest class; others still get served.
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,

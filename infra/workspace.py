@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3files as s3files
 from constructs import Construct
 
+from infra.buckets import private_bucket
 from infra.config import AGENT_GID, AGENT_UID, WORKSPACE_ROOT_DIR
 from infra.nag import acknowledge, arn_of
 from infra.network import Network
@@ -24,17 +25,12 @@ class Workspace(Construct):
 
         # Repo clones, per-chat state and Claude transcripts: losing them loses conversations,
         # so the bucket outlives the stack and keeps old versions (S3 Files requires versioning).
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
+            log_bucket=log_bucket,
+            log_prefix="workspace-bucket/",
             versioned=True,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            server_access_logs_bucket=log_bucket,
-            server_access_logs_prefix="workspace-bucket/",
-            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 # git rewrites many small files; old versions would otherwise pile up forever.
                 s3.LifecycleRule(
