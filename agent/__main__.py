@@ -16,6 +16,7 @@ from agent.context import Deps
 from agent.hosting import LocalHosting, S3Hosting
 from agent.journey import Journey
 from agent.model_proxy import ModelProxy, cli_model_env
+from agent.screenshots import screenshotter_from_settings
 from agent.settings import Settings
 from agent.state import StateStore
 from agent.tool_env import cli_env, tool_path, write_cli_wrapper
@@ -83,6 +84,7 @@ def build_factory(settings: Settings):
             secret_paths=secret_paths,
             sandbox=sandbox,
             screen=_screen(settings),
+            screenshotter=screenshotter_from_settings(settings),
         )
         return app_module.Runtime(Journey(deps), bot)
 

@@ -8,7 +8,7 @@ import logging
 import re
 import time
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
@@ -96,6 +96,21 @@ class Chat:
         # The button press may be older than Telegram keeps it; the reply still goes out.
         with contextlib.suppress(BadRequest):
             await self.bot.answer_callback_query(callback_query_id, text=text)
+
+    async def send_photos(self, chat_id: int, photos: list[tuple[bytes, str]]) -> list[int]:
+        """One picture as a photo, several as one album (captions are plain text)."""
+        if len(photos) == 1:
+            data, caption = photos[0]
+            message = await self._call(
+                self.bot.send_photo, chat_id=chat_id, photo=data, caption=caption
+            )
+            return [message.message_id]
+        media = [
+            InputMediaPhoto(data, caption=caption, filename=f"shot{i}.png")
+            for i, (data, caption) in enumerate(photos)
+        ]
+        messages = await self._call(self.bot.send_media_group, chat_id=chat_id, media=media)
+        return [m.message_id for m in messages]
 
     async def typing(self, chat_id: int) -> None:
         with contextlib.suppress(BadRequest, RetryAfter):

@@ -33,6 +33,7 @@ class Deps:
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
     secret_paths: tuple[Path, ...] = ()
     sandbox: Sandbox | None = None  # bubblewrap for the repo's own commands, where installed
+    screenshotter: object | None = None  # agent.screenshots.Screenshotter (browser elsewhere)
 
     def run(self, command: str, cwd: Path, network: bool = False) -> CommandResult:
         """Run one of the repo's own commands with Shipit's clean environment."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import shipping
+from agent import screenshots, shipping
 from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
@@ -165,6 +165,7 @@ class Journey:
             deps.store.save_chat(state)
         if preview is None:
             return
+        receipt_note = await screenshots.send_receipt(deps, chat_id, preview)
         progress.phase = len(PHASES)
         await card.refresh(force=True)
         old = state.pending
@@ -173,7 +174,8 @@ class Journey:
             ("✏️ Change something", button(Intent.CHANGE, preview.id)),
             ("🗑 Discard", button(Intent.DISCARD, preview.id)),
         ]
-        preview.message_id = await deps.chat.send(chat_id, self._preview_text(preview), buttons)
+        text = Raw(self._preview_text(preview) + "\n" + receipt_note)
+        preview.message_id = await deps.chat.send(chat_id, text, buttons)
         state.pending = preview
         deps.store.save_chat(state)
         if old is not None and old.message_id:
@@ -259,7 +261,13 @@ class Journey:
             url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
         except HostingError as exc:
             raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
+        page = screenshots.pick_page(
+            await blocking(repo.diff_stat, base, commit),
+            await blocking(screenshots.built_files, repo.path / config.output),
+            config.screenshot_pages,
+        )
         return Preview(
+            page=page,
             id=build_id,
             branch=f"preview/{build_id}",
             commit=commit,

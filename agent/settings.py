@@ -69,6 +69,9 @@ class Settings:
     port: int
     status_edit_interval_s: float
     extra: dict[str, str] = field(default_factory=dict)
+    # Visual receipt: the local screenshot service, or the screenshot Lambda (AWS).
+    screenshot_url: str = ""
+    screenshot_function: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -108,6 +111,8 @@ class Settings:
             demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
             port=_int(env, "SHIPIT_AGENT_PORT", 8080),
             status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
+            screenshot_url=env.get("SHIPIT_SCREENSHOT_URL", "").rstrip("/"),
+            screenshot_function=env.get("SHIPIT_SCREENSHOT_FUNCTION", ""),
         )
 
     @property

@@ -30,6 +30,7 @@ class Preview:
     created_at: float
     checks: str = ""
     message_id: int = 0  # the preview message, so its buttons can be removed once it is stale
+    page: str = ""  # the page its pictures show, relative to the app's root ("" = start page)
 
 
 @dataclass
