@@ -13,6 +13,7 @@ from infra.nag import acknowledge
 from infra.network import Network
 from infra.relay import Relay
 from infra.runtime import AgentRuntime
+from infra.screenshot import Screenshots
 from infra.webhook import WebhookRegistration
 from infra.workspace import Workspace
 
@@ -129,6 +130,7 @@ class ShipitStack(Stack):
             max_turns=max_turns.value_as_string,
             max_budget_usd=max_budget.value_as_string,
         )
+        Screenshots(self, "Screenshots", public_url=hosting.public_url).serve(agent.runtime)
         relay = Relay(
             self,
             "Relay",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from PIL import Image, ImageChops
@@ -12,12 +13,14 @@ from starlette.routing import Route
 
 from agent.screenshots import (
     HttpScreenshotter,
+    LambdaScreenshotter,
     Receipt,
     ScreenshotError,
     album,
     pick_page,
     take_receipt,
 )
+from browser import lambda_handler
 from local import screenshot_service
 from local.servers import serve_in_thread
 
@@ -116,3 +119,28 @@ def test_a_service_that_does_not_answer_properly_is_a_screenshot_error(pages):
             HttpScreenshotter(handle.url, timeout_s=5).capture(f"{pages.url}/after")
     finally:
         handle.stop()
+
+
+class InProcessLambda:
+    """Stands in for the Lambda service: runs the real handler on the JSON payload."""
+
+    def __init__(self, handler) -> None:
+        self.handler = handler
+        self.calls: list[str] = []
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict:  # noqa: N803 (boto3's names)
+        self.calls.append(FunctionName)
+        body = json.dumps(self.handler(json.loads(Payload), None)).encode()
+        return {"StatusCode": 200, "Payload": io.BytesIO(body)}
+
+
+def test_lambda_handler_pictures_allowed_pages_only(pages, monkeypatch):
+    monkeypatch.setenv("SHIPIT_SCREENSHOT_ALLOWED_PREFIX", pages.url)
+    service = InProcessLambda(lambda_handler.handler)
+    shotter = LambdaScreenshotter("shipit-screenshots", service)
+    assert image(shotter.capture(f"{pages.url}/after")).size == (390, 844)
+    with pytest.raises(ScreenshotError, match="allowed prefix"):
+        shotter.capture("http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(ScreenshotError, match="HTTP 404"):
+        shotter.capture(f"{pages.url}/missing")
+    assert service.calls == ["shipit-screenshots"] * 3
