@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import screenshots, shipping
+from agent import history, screenshots, shipping
 from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
@@ -88,6 +88,8 @@ class Journey:
             # Only a crash or restart leaves this set: the finally below always clears it.
             await deps.chat.send(chat_id, render("restarted", request=state.busy_request or ""))
             state.busy_since = state.busy_request = None
+        if update.effective_user is not None:
+            state.requester = update.effective_user.first_name or ""
         deps.store.save_chat(state)
 
         if update.callback_query is not None:
@@ -122,13 +124,17 @@ class Journey:
             case Intent.SHIP:
                 await shipping.ship(deps, state, parsed.preview_id)
             case Intent.UNDO:
-                await shipping.undo(deps, state)
+                await shipping.undo(deps, state, parsed.preview_id)
             case Intent.DISCARD:
                 await shipping.discard(deps, state, parsed.preview_id)
             case Intent.CHANGE:
                 await deps.chat.send(chat_id, render("change_prompt"))
             case Intent.REQUEST:
                 await self.request(state, parsed.text)
+            case Intent.HISTORY:
+                await history.show(deps, state)
+            case Intent.RESTORE:
+                await history.restore(deps, state, parsed.preview_id)
 
     async def request(self, state: ChatState, text: str) -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""

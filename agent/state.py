@@ -45,6 +45,7 @@ class ChatState:
     busy_request: str | None = None
     # Told to Claude with the next request: what happened outside the conversation (ship, undo).
     context_note: str | None = None
+    requester: str = ""  # who writes in this chat (first name), for history and the owner
 
     def seen(self, update_id: int, now: float | None = None) -> bool:
         """Record an update id; True when it was already handled (a webhook retry)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import httpx
 from PIL import Image, ImageChops
 
-from tests.e2e.conftest import USER, Script, edit_session
+from local.origin import origin_file
+from tests.e2e.conftest import USER, Script, edit_session, git
 
 # A change anyone can see on a phone: the whole page turns yellow.
 YELLOW = ("body {", "body {\n  background: #ffd54f !important;")
@@ -54,3 +56,91 @@ def test_preview_still_goes_out_when_no_picture_can_be_made(start_stack):
     assert photos(tg) == []
     assert "couldn't make a picture of the page" in preview["text"]
     assert [b["text"] for row in preview["buttons"] for b in row][0] == "🚀 Ship it"
+
+
+BIGGER = ("  font-size: 1rem;\n  padding: 0.25rem;", "  font-size: 1.6rem;\n  padding: 0.5rem;")
+
+
+def live_css(stack) -> str:
+    return httpx.get(f"{stack.site.url}/style.css", timeout=10).text
+
+
+def ship(tg, request: str) -> dict:
+    """Ask for a change, wait for its preview, tap Ship it; returns the "It's live" message."""
+    before = len(tg.bot_messages(USER))
+    tg.send_text(USER, request)
+    preview = tg.wait_for(
+        USER,
+        lambda ms: [m for m in ms[before:] if "Your preview is ready" in (m["text"] or "")],
+        timeout=90,
+    )
+    preview = [m for m in preview[before:] if "Your preview is ready" in (m["text"] or "")][0]
+    tg.press_button(USER, preview["message_id"], text="🚀 Ship it")
+    return newest(tg, "It's live", after=preview["message_id"])
+
+
+def newest(tg, contains: str, after: int, timeout: float = 60) -> dict:
+    def match(ms):
+        found = [
+            m
+            for m in ms
+            if m["from_bot"] and m["message_id"] > after and contains in (m["text"] or "")
+        ]
+        return found[-1] if found else None
+
+    return match(tg.wait_for(USER, match, timeout=timeout))
+
+
+def test_history_undo_redo_and_restore_put_exact_builds_live(start_stack):
+    script = Script(
+        edit_session(*YELLOW, answer="The page is yellow now.")
+        + edit_session(*BIGGER, answer="The offset field is bigger.")
+    )
+    stack = start_stack(script)
+    tg = stack.telegram.client()
+    original = origin_file(stack.origin, "src/style.css")
+
+    first_live = ship(tg, "make the page yellow")
+    assert [b["text"] for row in first_live["buttons"] for b in row] == ["↩️ Undo"]
+    second_live = ship(tg, "make the offset field bigger")
+    assert "1.6rem" in live_css(stack) and "#ffd54f" in live_css(stack)
+
+    # Undo from the button on "It's live": the reply names what it took back, and offers Redo.
+    tg.press_button(USER, second_live["message_id"], text="↩️ Undo")
+    undone = newest(tg, "Undone", after=second_live["message_id"])
+    assert "make the offset field bigger" in undone["text"]
+    assert "1.6rem" not in live_css(stack) and "#ffd54f" in live_css(stack)
+    assert "1.6rem" not in origin_file(stack.origin, "src/style.css")
+
+    tg.press_button(USER, undone["message_id"], text="↪️ Redo")
+    redone = newest(tg, "Back live", after=undone["message_id"])
+    assert "make the offset field bigger" in redone["text"]
+    assert "1.6rem" in live_css(stack)
+    assert "1.6rem" in origin_file(stack.origin, "src/style.css")
+
+    # /history: every version that was live, newest first, the live one marked.
+    tg.send_text(USER, "/history")
+    listing = newest(tg, "What went live", after=redone["message_id"])
+    lines = listing["text"].splitlines()
+    assert "make the offset field bigger" in lines[1] and "live now" in lines[1]
+    assert "make the page yellow" in lines[2] and "the version before Shipit" in lines[3]
+    labels = [b["text"] for row in listing["buttons"] for b in row]
+    assert labels == ["↩️ Put #2 live again", "↩️ Put #3 live again"]
+    builds_before = sorted(p.name for p in (stack.site_dir / "builds").iterdir())
+
+    tg.press_button(USER, listing["message_id"], text="↩️ Put #3 live again")
+    back = newest(tg, "Back live", after=listing["message_id"])
+    assert "the version before Shipit" in back["text"]
+    assert live_css(stack).strip() == original.strip()  # the original build, served again
+    assert origin_file(stack.origin, "src/style.css") == original  # main restored those files
+    assert "Restore:" in git_log(stack)
+    assert sorted(p.name for p in (stack.site_dir / "builds").iterdir()) == builds_before
+
+    # An Undo button from an older "It's live" no longer undoes anything.
+    tg.press_button(USER, first_live["message_id"], text="↩️ Undo")
+    newest(tg, "isn't the live version", after=back["message_id"])
+    assert live_css(stack).strip() == original.strip()
+
+
+def git_log(stack) -> str:
+    return git(stack.origin, "log", "--format=%s", "main")
