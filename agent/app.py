@@ -41,6 +41,8 @@ class Runtime:
     async def _process(self, update: Update, task_id: int) -> None:
         chat_id = update.effective_chat.id
         try:
+            if self.journey.albums.absorb(update):
+                return  # a later photo of an album: it joins the request its first photo started
             if self._is_stop(update):
                 await self._stop(update, chat_id)
                 return

@@ -112,6 +112,11 @@ class Chat:
         messages = await self._call(self.bot.send_media_group, chat_id=chat_id, media=media)
         return [m.message_id for m in messages]
 
+    async def download(self, file_id: str) -> tuple[bytes, str]:
+        """A file someone sent (a photo): its bytes and Telegram's path for it."""
+        file = await self.bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray()), file.file_path or ""
+
     async def typing(self, chat_id: int) -> None:
         with contextlib.suppress(BadRequest, RetryAfter):
             await self.bot.send_chat_action(chat_id, "typing")

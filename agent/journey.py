@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import history, screenshots, shipping
+from agent import history, photos, screenshots, shipping
 from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
@@ -76,6 +76,7 @@ class Journey:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.albums = photos.Albums()  # app.py hands later album members to it
 
     async def handle(self, update: Update) -> None:
         deps = self.deps
@@ -97,6 +98,11 @@ class Journey:
             parsed = parse_callback(update.callback_query.data or "")
         elif update.message is not None and update.message.text:
             parsed = parse_text(update.message.text)
+        elif update.message is not None and update.message.photo:
+            folder = deps.store.chat_dir(chat_id) / "photos"
+            caption, images = await photos.receive(deps.chat, self.albums, update.message, folder)
+            await self.request(state, photos.request_text(caption), images, caption)
+            return
         else:
             await deps.chat.send(chat_id, render("not_text"))
             return
@@ -136,7 +142,7 @@ class Journey:
             case Intent.RESTORE:
                 await history.restore(deps, state, parsed.preview_id)
 
-    async def request(self, state: ChatState, text: str) -> None:
+    async def request(self, state: ChatState, text: str, images=(), caption: str = "") -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
         if deps.screen is not None and not await self._screened_ok(chat_id, text):
@@ -149,7 +155,7 @@ class Journey:
         pending_note = render("pending_note") if state.pending else ""
         try:
             async with _ticking(card):
-                preview = await self._make_preview(state, text, progress, card)
+                preview = await self._make_preview(state, text, progress, card, images, caption)
         except RequestFailed as exc:
             progress.failed = True
             await card.refresh(force=True)
@@ -208,7 +214,7 @@ class Journey:
         return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
 
     async def _make_preview(
-        self, state: ChatState, text: str, progress: Progress, card
+        self, state: ChatState, text: str, progress: Progress, card, images=(), caption=""
     ) -> Preview | None:
         deps, chat_id = self.deps, state.chat_id
         repo = deps.repo_for(chat_id)
@@ -236,7 +242,12 @@ class Journey:
         progress.phase = 1
         await card.refresh(force=True)
         coder = self._coder_config(repo.path, config)
-        prompt = f"{state.context_note}\n\n{text}" if state.context_note else text
+        ask = text
+        if images:  # Claude sees the pictures as images (streaming input, content blocks)
+            ask = photos.model_text(caption, state.pending is not None)
+        prompt = f"{state.context_note}\n\n{ask}" if state.context_note else ask
+        if images:
+            prompt = photos.ImagePrompt(prompt, list(images))
         run = await self._code(state, prompt, repo.path, coder, card)
         state.context_note = None
         deps.store.save_chat(state)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 
 import httpx
 from PIL import Image, ImageChops
 
 from local.origin import origin_file
-from tests.e2e.conftest import USER, Script, edit_session, git
+from tests.e2e.conftest import USER, Script, edit_session, git, links
 
 # A change anyone can see on a phone: the whole page turns yellow.
 YELLOW = ("body {", "body {\n  background: #ffd54f !important;")
@@ -144,3 +146,59 @@ def test_history_undo_redo_and_restore_put_exact_builds_live(start_stack):
 
 def git_log(stack) -> str:
     return git(stack.origin, "log", "--format=%s", "main")
+
+
+def picture(colour: tuple[int, int, int], size=(120, 80)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def images_in(request: dict) -> list[bytes]:
+    found = []
+    for message in request["messages"]:
+        content = message.get("content")
+        if message.get("role") != "user" or not isinstance(content, list):
+            continue
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "image":
+                assert block["source"]["type"] == "base64"
+                found.append(base64.b64decode(block["source"]["data"]))
+    return found
+
+
+def texts_in(request: dict) -> str:
+    return json.dumps(request["messages"])
+
+
+def test_photos_reach_the_model_as_images_album_as_one_request(start_stack):
+    script = Script(
+        edit_session(*YELLOW, answer="I fixed the cut-off button.")
+        + edit_session(*BIGGER, answer="Made the field bigger, as in your picture.")
+    )
+    stack = start_stack(script)
+    tg = stack.telegram.client()
+    red, blue, green = picture((200, 0, 0)), picture((0, 0, 200)), picture((0, 160, 0))
+
+    # An album of two photos with one caption: one request, both pictures in it.
+    tg.send_photo(USER, red, "this button is cut off", media_group_id="album-1")
+    tg.send_photo(USER, blue, media_group_id="album-1")
+    preview = tg.wait_for_text(USER, "Your preview is ready", timeout=90)
+    first = stack.model.requests[0]
+    assert images_in(first) == [red, blue]
+    assert "this button is cut off" in texts_in(first)
+    cards = [m for m in tg.bot_messages(USER) if (m["text"] or "").startswith("⏳ Working on")]
+    assert len(cards) == 1 and "this button is cut off" in cards[0]["text"]
+    saved = sorted((stack.workspace / "chats" / str(USER) / "photos").iterdir())
+    assert [p.read_bytes() for p in saved] == [red, blue]  # kept beside the transcript
+
+    # A photo without words while that preview waits: feedback on the preview.
+    asked = len(stack.model.requests)
+    tg.send_photo(USER, green)
+    second = newest(tg, "Your preview is ready", after=preview["message_id"], timeout=90)
+    request = stack.model.requests[asked]
+    assert images_in(request)[-1] == green
+    assert "preview of your last change is waiting" in texts_in(request)
+    # Built on top of the waiting preview: the new preview has both changes.
+    css = httpx.get(links(second)[0] + "style.css", timeout=10).text
+    assert "#ffd54f" in css and "1.6rem" in css
