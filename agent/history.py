@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 
+from agent import owner
 from agent.context import Deps, blocking
 from agent.hosting import HostingError
 from agent.intents import Intent, button
@@ -123,7 +124,7 @@ async def restore(deps: Deps, state: ChatState, build_id: str | None) -> Entry |
     repo = deps.repo_for(chat_id)
     message = f"Restore: put “{entry.what[:60]}” live again\n\nShipit-Build: {entry.build_id}"
     try:
-        await blocking(repo.restore_main_to, entry.commit, message)
+        restore_commit = await blocking(repo.restore_main_to, entry.commit, message)
         url = await blocking(deps.hosting.promote, entry.build_id)
     except (GitError, HostingError):
         log.exception("restore failed")
@@ -139,4 +140,5 @@ async def restore(deps: Deps, state: ChatState, build_id: str | None) -> Entry |
     deps.store.save_chat(state)
     undo = [("↩️ Undo", button(Intent.UNDO, entry.build_id))]
     await deps.chat.send(chat_id, render("restored", what=clip(entry.what, 120), url=url), undo)
+    await owner.report(deps, state, "restored", entry.what, restore_commit)
     return entry

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import history, photos, screenshots, shipping
+from agent import budget, history, owner, photos, screenshots, shipping, spend
 from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
@@ -92,6 +92,7 @@ class Journey:
         if update.effective_user is not None:
             state.requester = update.effective_user.first_name or ""
         deps.store.save_chat(state)
+        await owner.digest_if_due(deps)
 
         if update.callback_query is not None:
             await deps.chat.answer_button(update.callback_query.id)
@@ -141,10 +142,14 @@ class Journey:
                 await history.show(deps, state)
             case Intent.RESTORE:
                 await history.restore(deps, state, parsed.preview_id)
+            case Intent.COST:
+                await deps.chat.send(chat_id, await blocking(budget.cost_message, deps))
 
     async def request(self, state: ChatState, text: str, images=(), caption: str = "") -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
+        if not await budget.under_cap(deps, state):
+            return
         if deps.screen is not None and not await self._screened_ok(chat_id, text):
             return
         progress = Progress(text, stop_data=button(Intent.STOP))
@@ -160,6 +165,7 @@ class Journey:
             progress.failed = True
             await card.refresh(force=True)
             await deps.chat.send(chat_id, exc.message)
+            await owner.failed(deps, state, text, exc.message)
             return
         except asyncio.CancelledError:
             progress.failed = True
@@ -170,7 +176,9 @@ class Journey:
             log.exception("request failed")
             progress.failed = True
             await card.refresh(force=True)
-            await deps.chat.send(chat_id, render("failed", pending_note=pending_note, reason=""))
+            told = render("failed", pending_note=pending_note, reason="")
+            await deps.chat.send(chat_id, told)
+            await owner.failed(deps, state, text, told)
             return
         finally:
             state.busy_since = state.busy_request = None
@@ -320,6 +328,10 @@ class Journey:
             ) from exc
         state.claude_session = run.session_id or state.claude_session
         self.deps.store.save_chat(state)
+        request = state.busy_request or ""
+        await blocking(
+            spend.record, self.deps.store, state.chat_id, run.cost_usd, request, state.requester
+        )
         return run
 
     def _changes(self, repo, config: RepoConfig) -> list[str]:

@@ -72,6 +72,9 @@ class Settings:
     # Visual receipt: the local screenshot service, or the screenshot Lambda (AWS).
     screenshot_url: str = ""
     screenshot_function: str = ""
+    # The owner in the loop (optional) and the daily spend cap per app (0 = none).
+    owner_chat_id: int | None = None
+    daily_cap_usd: float = 0.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -113,6 +116,8 @@ class Settings:
             status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
             screenshot_url=env.get("SHIPIT_SCREENSHOT_URL", "").rstrip("/"),
             screenshot_function=env.get("SHIPIT_SCREENSHOT_FUNCTION", ""),
+            owner_chat_id=_int(env, "SHIPIT_OWNER_CHAT_ID", 0) or None,
+            daily_cap_usd=_float(env, "SHIPIT_DAILY_CAP_USD", 0.0),
         )
 
     @property

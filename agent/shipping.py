@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from agent import history
+from agent import history, owner
 from agent.commands import BuildError
 from agent.context import Deps, blocking
 from agent.hosting import HostingError
@@ -56,6 +56,7 @@ async def ship(deps: Deps, state: ChatState, preview_id: str | None) -> None:
         await deps.chat.drop_buttons(chat_id, pending.message_id)
     undo_button = [("↩️ Undo", button(Intent.UNDO, pending.id))]
     await deps.chat.send(chat_id, render("shipped", url=url), undo_button)
+    await owner.report(deps, state, "shipped", pending.request, pending.commit, origin_main)
 
 
 async def undo(deps: Deps, state: ChatState, build_id: str | None = None) -> None:
@@ -74,7 +75,7 @@ async def undo(deps: Deps, state: ChatState, build_id: str | None = None) -> Non
         return
     repo = deps.repo_for(chat_id)
     try:
-        await blocking(
+        undo_commit = await blocking(
             repo.restore_main_to,
             previous.commit,
             f"Undo: back to the version before “{current.what[:60]}”\n\nShipit-Build: {previous.build_id}",
@@ -93,6 +94,7 @@ async def undo(deps: Deps, state: ChatState, build_id: str | None = None) -> Non
     redo = [("↪️ Redo", button(Intent.RESTORE, current.build_id))]
     text = render("undone_named", what=current.what[:120], url=url)
     await deps.chat.send(chat_id, text, redo)
+    await owner.report(deps, state, "undone", current.what, undo_commit)
 
 
 async def discard(deps: Deps, state: ChatState, preview_id: str | None) -> None:

@@ -11,6 +11,7 @@ from infra.config import ShipitConfig
 from infra.hosting import Hosting
 from infra.nag import acknowledge
 from infra.network import Network
+from infra.owner import owner_parameters
 from infra.relay import Relay
 from infra.runtime import AgentRuntime
 from infra.screenshot import Screenshots
@@ -131,6 +132,7 @@ class ShipitStack(Stack):
             max_budget_usd=max_budget.value_as_string,
         )
         Screenshots(self, "Screenshots", public_url=hosting.public_url).serve(agent.runtime)
+        owner_parameters(self, agent.runtime)
         relay = Relay(
             self,
             "Relay",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 
 import httpx
 from PIL import Image, ImageChops
@@ -202,3 +203,75 @@ def test_photos_reach_the_model_as_images_album_as_one_request(start_stack):
     # Built on top of the waiting preview: the new preview has both changes.
     css = httpx.get(links(second)[0] + "style.css", timeout=10).text
     assert "#ffd54f" in css and "1.6rem" in css
+
+
+OWNER = 2002
+
+
+def owner_messages(tg) -> list[dict]:
+    return [m for m in tg.messages(OWNER) if m["from_bot"]]
+
+
+def test_owner_hears_of_ships_undos_failures_and_gets_a_digest(start_stack, tmp_path):
+    script = Script(
+        edit_session(*YELLOW, answer="The page is yellow now.")
+        + edit_session("return offset / Math.sin(toRadians(angle));", "return 0;", "src/offset.js"),
+    )
+    stack = start_stack(
+        script, agent_env={"SHIPIT_OWNER_CHAT_ID": str(OWNER), "SHIPIT_FIX_ROUNDS": "0"}
+    )
+    # Something shipped yesterday, before this run: the day's first activity sends its digest.
+    yesterday = time.time() - 86400
+    events = stack.workspace / "chats" / "3003" / "owner.json"
+    events.parent.mkdir(parents=True)
+    events.write_text(
+        json.dumps([{"at": yesterday, "kind": "shipped", "by": "Kim", "what": "blue header"}])
+    )
+    tg = stack.telegram.client()
+    tg.send_text(OWNER, "/start")  # the owner opened the bot once (not on the allowlist)
+
+    live = ship(tg, "make the page yellow")
+    shipped = tg.wait_for(OWNER, lambda ms: [m for m in ms if "put a change live" in m["text"]])
+    digest = [m for m in owner_messages(tg) if "What happened on" in m["text"]]
+    assert len(digest) == 1 and "Kim: blue header" in digest[0]["text"]
+    assert time.strftime("%Y-%m-%d", time.gmtime(yesterday)) in digest[0]["text"]
+    report = [m for m in shipped if "put a change live" in m["text"]][0]["text"]
+    assert "make the page yellow" in report and "User" in report  # who and what
+    assert git(stack.origin, "rev-parse", "main")[:10] in report  # the commit
+
+    tg.press_button(USER, live["message_id"], text="↩️ Undo")
+    tg.wait_for(OWNER, lambda ms: any("undid a change" in m["text"] for m in ms))
+    undo_commit = git(stack.origin, "rev-parse", "main")[:10]
+    assert undo_commit in [m for m in owner_messages(tg) if "undid" in m["text"]][0]["text"]
+
+    tg.send_text(USER, "simplify the travel formula")
+    told = tg.wait_for_text(USER, "couldn't get this change to pass", timeout=90)
+    failed = tg.wait_for(OWNER, lambda ms: [m for m in ms if "didn't make it" in m["text"]])
+    summary = [m for m in failed if "didn't make it" in m["text"]][0]["text"]
+    assert "simplify the travel formula" in summary and "checks" in summary
+    assert told["text"].split("\n")[0][2:40] in summary
+    assert len([m for m in owner_messages(tg) if "What happened on" in m["text"]]) == 1
+
+
+def test_daily_cap_refuses_new_requests_and_tells_the_owner(start_stack):
+    script = Script(edit_session(*YELLOW, answer="The page is yellow now."))
+    env = {"SHIPIT_OWNER_CHAT_ID": str(OWNER), "SHIPIT_DAILY_CAP_USD": "0.0001"}
+    stack = start_stack(script, agent_env=env)
+    tg = stack.telegram.client()
+    tg.send_text(OWNER, "/start")
+
+    tg.send_text(USER, "make the page yellow")
+    preview = tg.wait_for_text(USER, "Your preview is ready", timeout=90)
+    tg.send_text(USER, "/cost")
+    cost = newest(tg, "Model spend this month", after=preview["message_id"])
+    assert "over 1 request(s)" in cost["text"] and "Daily limit: under $0.01" in cost["text"]
+    asked = len(stack.model.requests)
+
+    tg.send_text(USER, "now make the title red")
+    refused = newest(tg, "spending limit", after=cost["message_id"])
+    assert "can't start on new changes until tomorrow" in refused["text"]
+    assert len(stack.model.requests) == asked  # no model call, no cost
+    tg.wait_for(OWNER, lambda ms: any("spending cap" in m["text"] for m in ms))
+    tg.send_text(USER, "and the footer")
+    newest(tg, "spending limit", after=refused["message_id"])
+    assert len([m for m in owner_messages(tg) if "spending cap" in m["text"]]) == 1  # once a day

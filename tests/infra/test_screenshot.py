@@ -47,3 +47,11 @@ def test_screenshot_image_holds_only_the_browser_code(synth) -> None:
         "lambda_handler.py",
     ]
     assert "chromium" in (browser / "Dockerfile").read_text()
+
+
+def test_owner_chat_and_daily_cap_are_parameters_passed_to_the_runtime(synth) -> None:
+    params = synth.template["Parameters"]
+    assert params["OwnerChatId"]["Default"] == "" and params["DailyCapUsd"]["Default"] == 0
+    env = runtime(synth)["Properties"]["EnvironmentVariables"]
+    assert env["SHIPIT_OWNER_CHAT_ID"] == {"Ref": "OwnerChatId"}
+    assert env["SHIPIT_DAILY_CAP_USD"] == {"Ref": "DailyCapUsd"}

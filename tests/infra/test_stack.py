@@ -12,6 +12,8 @@ from tests.infra.template_helpers import logical_id, runtime
 
 CONTRACT_ENV = {
     "SHIPIT_SCREENSHOT_FUNCTION",  # infra/screenshot.py
+    "SHIPIT_OWNER_CHAT_ID",  # infra/owner.py
+    "SHIPIT_DAILY_CAP_USD",
     "SHIPIT_WORKSPACE",
     "SHIPIT_REPO_URL",
     "SHIPIT_MAIN_BRANCH",
