@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from agent import app as app_module
-from agent import secrets
+from agent import bot_profile, secrets
 from agent.bwrap import os_sandbox_available
 from agent.chat import Chat
 from agent.commands import Sandbox
@@ -73,6 +73,7 @@ def build_factory(settings: Settings):
         api = settings.telegram_api_base
         bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
         await bot.initialize()
+        await bot_profile.set_up(bot, settings.workspace / "app" / "bot_profile.json")
         deps = Deps(
             settings=settings,
             store=StateStore(settings.workspace),

@@ -8,7 +8,13 @@ import logging
 import re
 import time
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
@@ -16,14 +22,19 @@ from agent.messages import TEXT_LIMIT
 
 log = logging.getLogger(__name__)
 
-Buttons = list[tuple[str, str]]  # (label, callback_data), one row
+# (label, callback_data) or (label, callback_data, style), one button per row. Styles (Bot API
+# 9.4): "success" for the positive action, "danger" for destructive ones, "primary".
+Buttons = list[tuple[str, ...]]
 
 
 def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
+        [
+            [InlineKeyboardButton(label, callback_data=data, style=(rest[0] if rest else None))]
+            for label, data, *rest in buttons
+        ]
     )
 
 
@@ -51,19 +62,31 @@ class Chat:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, html_text: str, buttons: Buttons | None = None) -> int:
-        """Send one message (split if over Telegram's limit); returns the last message id."""
+    async def send(
+        self,
+        chat_id: int,
+        html_text: str,
+        buttons: Buttons | None = None,
+        link_preview: str | None = None,
+    ) -> int:
+        """Send one message (split if over Telegram's limit); returns the last message id.
+
+        `link_preview` names the page to show as a rich link preview; otherwise none is shown."""
         chunks = _split(html_text)
         message_id = 0
         for i, chunk in enumerate(chunks):
-            markup = _markup(buttons) if i == len(chunks) - 1 else None
+            last = i == len(chunks) - 1
+            markup = _markup(buttons) if last else None
+            preview = LinkPreviewOptions(is_disabled=True)
+            if link_preview and last:
+                preview = LinkPreviewOptions(url=link_preview, prefer_large_media=True)
             message = await self._call(
                 self.bot.send_message,
                 chat_id=chat_id,
                 text=chunk,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                disable_web_page_preview=True,
+                link_preview_options=preview,
             )
             message_id = message.message_id
         return message_id

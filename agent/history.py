@@ -101,7 +101,8 @@ def listing(entries: list[Entry], live: str | None, now: float) -> tuple[str, li
             )
         )
         if entry.build_id != live:
-            buttons.append((f"↩️ Put #{number} live again", button(Intent.RESTORE, entry.build_id)))
+            label = f"↩️ Put #{number} live again"
+            buttons.append((label, button(Intent.RESTORE, entry.build_id), "primary"))
     return render("history", lines=Raw("\n".join(lines))), buttons
 
 
@@ -138,7 +139,7 @@ async def restore(deps: Deps, state: ChatState, build_id: str | None) -> Entry |
         "repository is at that version now."
     )
     deps.store.save_chat(state)
-    undo = [("↩️ Undo", button(Intent.UNDO, entry.build_id))]
+    undo = [("↩️ Undo", button(Intent.UNDO, entry.build_id), "danger")]
     await deps.chat.send(chat_id, render("restored", what=clip(entry.what, 120), url=url), undo)
     await owner.report(deps, state, "restored", entry.what, restore_commit)
     return entry

@@ -190,12 +190,12 @@ class Journey:
         await card.refresh(force=True)
         old = state.pending
         buttons = [
-            ("🚀 Ship it", button(Intent.SHIP, preview.id)),
+            ("🚀 Ship it", button(Intent.SHIP, preview.id), "success"),
             ("✏️ Change something", button(Intent.CHANGE, preview.id)),
-            ("🗑 Discard", button(Intent.DISCARD, preview.id)),
+            ("🗑 Discard", button(Intent.DISCARD, preview.id), "danger"),
         ]
         text = Raw(self._preview_text(preview) + "\n" + receipt_note)
-        preview.message_id = await deps.chat.send(chat_id, text, buttons)
+        preview.message_id = await deps.chat.send(chat_id, text, buttons, link_preview=preview.url)
         state.pending = preview
         deps.store.save_chat(state)
         if old is not None and old.message_id:

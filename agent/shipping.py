@@ -54,7 +54,7 @@ async def ship(deps: Deps, state: ChatState, preview_id: str | None) -> None:
     deps.store.save_chat(state)
     if pending.message_id:
         await deps.chat.drop_buttons(chat_id, pending.message_id)
-    undo_button = [("↩️ Undo", button(Intent.UNDO, pending.id))]
+    undo_button = [("↩️ Undo", button(Intent.UNDO, pending.id), "danger")]
     await deps.chat.send(chat_id, render("shipped", url=url), undo_button)
     await owner.report(deps, state, "shipped", pending.request, pending.commit, origin_main)
 
@@ -91,7 +91,7 @@ async def undo(deps: Deps, state: ChatState, build_id: str | None = None) -> Non
         "the version before it."
     )
     deps.store.save_chat(state)
-    redo = [("↪️ Redo", button(Intent.RESTORE, current.build_id))]
+    redo = [("↪️ Redo", button(Intent.RESTORE, current.build_id), "primary")]
     text = render("undone_named", what=current.what[:120], url=url)
     await deps.chat.send(chat_id, text, redo)
     await owner.report(deps, state, "undone", current.what, undo_commit)

@@ -116,6 +116,9 @@ async def send_message(state: EmulatorState, p: dict) -> dict:
     chat = _chat(state, p)
     text, entities, source, mode = _formatted(p, "text", "entities", TEXT_LIMIT, caption=False)
     markup = _markup(p)
+    link_preview = _json(p, "link_preview_options", "link preview options")
+    if _bool(p, "disable_web_page_preview"):
+        link_preview = {"is_disabled": True}
     state.check_rate(chat)
     msg = state.add_message(
         chat,
@@ -126,6 +129,7 @@ async def send_message(state: EmulatorState, p: dict) -> dict:
         source=source,
         parse_mode=mode,
         reply_markup=markup,
+        link_preview=link_preview,
     )
     chat.action = None  # a message ends the "typing…" status, as in the apps
     await state.notify()

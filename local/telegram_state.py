@@ -65,6 +65,7 @@ class Message:
     deleted: bool = False
     version: int = 0
     media_group_id: str | None = None  # set on each photo of an album
+    link_preview: dict | None = None  # link_preview_options as sent
 
     def to_api(self, chat: dict) -> dict:
         """The Message object the Bot API returns (what python-telegram-bot parses)."""
@@ -86,6 +87,8 @@ class Message:
                 m["entities"] = self.entities
         if self.media_group_id:
             m["media_group_id"] = self.media_group_id
+        if self.link_preview and not self.link_preview.get("is_disabled"):
+            m["link_preview_options"] = self.link_preview
         if self.edit_date:
             m["edit_date"] = self.edit_date
         if self.reply_markup:
@@ -109,6 +112,7 @@ class Message:
             if self.photo
             else None,
             "media_group_id": self.media_group_id,
+            "link_preview": self.link_preview,
             "buttons": (self.reply_markup or {}).get("inline_keyboard", []),
             "edit_count": self.edit_count,
             "deleted": self.deleted,

@@ -45,6 +45,16 @@ def test_preview_comes_with_before_and_after_pictures(start_stack):
     assert old.convert("RGB").getpixel((385, 830)) != (255, 213, 79)
     assert "📸" in preview["text"] and preview["buttons"]
 
+    # Telegram-native touches: styled buttons, the preview page as the rich link preview, and
+    # the command menu and description set when the agent started.
+    styles = {b["text"]: b.get("style") for row in preview["buttons"] for b in row}
+    assert styles == {"🚀 Ship it": "success", "✏️ Change something": None, "🗑 Discard": "danger"}
+    assert preview["link_preview"]["url"] == links(preview)[0]
+    info = tg.info()
+    (commands,) = info["commands"].values()
+    assert {"history", "undo", "cost", "status"} <= {c["command"] for c in commands}
+    assert "before/after pictures" in info["descriptions"][""]
+
 
 def test_preview_still_goes_out_when_no_picture_can_be_made(start_stack):
     stack = start_stack(

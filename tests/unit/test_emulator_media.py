@@ -63,3 +63,26 @@ async def test_description_round_trip(bot, emulator):
     assert await bot.set_my_description("Change your app from this chat")
     assert (await bot.get_my_description()).description == "Change your app from this chat"
     assert emulator.client().info()["descriptions"] == {"": "Change your app from this chat"}
+
+
+async def test_button_styles_are_checked_and_kept(bot, client):
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    ok = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Ship it", callback_data="s", style="success")]]
+    )
+    await bot.send_message(CHAT, "Ready", reply_markup=ok)
+    assert client.bot_messages(CHAT)[-1]["buttons"][0][0]["style"] == "success"
+    bad = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x", style="pink")]])
+    with pytest.raises(BadRequest, match="(?i)button_style_invalid"):
+        await bot.send_message(CHAT, "No", reply_markup=bad)
+
+
+async def test_bot_profile_is_set_once_per_version(bot, emulator, tmp_path):
+    from agent import bot_profile
+
+    marker = tmp_path / "bot_profile.json"
+    assert await bot_profile.set_up(bot, marker) is True
+    assert [c.command for c in await bot.get_my_commands()][:2] == ["status", "history"]
+    assert (await bot.get_my_description()).description == bot_profile.DESCRIPTION
+    assert await bot_profile.set_up(bot, marker) is False  # unchanged: no calls this time

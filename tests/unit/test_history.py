@@ -27,8 +27,8 @@ def test_listing_is_newest_first_marks_live_and_offers_the_others():
     assert "make the offset field bigger" in lines[2] and "live now" in lines[2]
     assert "live now" not in lines[1] and "live now" not in lines[3]
     assert buttons == [
-        ("↩️ Put #1 live again", "restore:b2"),
-        ("↩️ Put #3 live again", "restore:base-1"),
+        ("↩️ Put #1 live again", "restore:b2", "primary"),
+        ("↩️ Put #3 live again", "restore:base-1", "primary"),
     ]
 
 
