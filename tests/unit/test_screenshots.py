@@ -144,3 +144,12 @@ def test_lambda_handler_pictures_allowed_pages_only(pages, monkeypatch):
     with pytest.raises(ScreenshotError, match="HTTP 404"):
         shotter.capture(f"{pages.url}/missing")
     assert service.calls == ["shipit-screenshots"] * 3
+
+
+def test_repo_config_names_pages_and_refuses_ones_outside_the_app():
+    from agent.repo_config import RepoConfigError, parse_repo_config
+
+    assert parse_repo_config('screenshot_pages = ["calc.html"]').screenshot_pages == ("calc.html",)
+    for bad in ('["../secret"]', '["http://elsewhere/"]', '["/etc/passwd"]'):
+        with pytest.raises(RepoConfigError, match="screenshot_pages"):
+            parse_repo_config(f"screenshot_pages = {bad}")
