@@ -86,3 +86,18 @@ async def test_bot_profile_is_set_once_per_version(bot, emulator, tmp_path):
     assert [c.command for c in await bot.get_my_commands()][:2] == ["status", "history"]
     assert (await bot.get_my_description()).description == bot_profile.DESCRIPTION
     assert await bot_profile.set_up(bot, marker) is False  # unchanged: no calls this time
+
+
+async def test_chat_sends_one_picture_as_a_photo_and_several_as_an_album(bot, client):
+    from agent.chat import Chat
+
+    chat = Chat(bot)
+    assert len(await chat.send_photos(CHAT, [(png(3, 3), "After: your preview")])) == 1
+    ids = await chat.send_photos(CHAT, [(png(3, 3), "Before"), (png(4, 4), "After")])
+    photos = [m for m in client.bot_messages(CHAT) if m["kind"] == "photo"]
+    assert [p["media_group_id"] is None for p in photos] == [True, False, False]
+    assert [p["message_id"] for p in photos[1:]] == ids
+    data, path = await chat.download(
+        (await bot.get_file(photos[0]["photo_url"].rsplit("/", 1)[1])).file_id
+    )
+    assert data == png(3, 3) and path.endswith(".png")
