@@ -56,3 +56,26 @@ def test_chat_page_shows_the_album_and_buttons_and_ships(start_stack, page):
     expect(page.get_by_text("It's live!")).to_be_visible(timeout=60_000)
     expect(page.get_by_role("button", name="↩️ Undo")).to_have_class("danger")
     page.screenshot(path=str(ARTIFACTS / "chat-live.png"))
+
+
+def test_chat_page_sends_a_photo_with_its_caption(page, tmp_path):
+    from local.telegram_emulator import start_emulator
+
+    emulator = start_emulator("1000001:PAGE-token")
+    try:
+        picture = tmp_path / "cut-off.png"
+        Image.new("RGB", (60, 40), (200, 0, 0)).save(picture)
+        page.goto(f"{emulator.url}/?user_id={USER}&name=Sam")
+        expect(page.locator("#who")).to_contain_text("Sam")
+        page.fill("#input", "this button is cut off")
+        page.set_input_files("#file", str(picture))
+        with emulator.client() as tg:
+            sent = tg.wait_for(
+                USER, lambda ms: [m for m in ms if m["kind"] == "photo"], any_change=True
+            )
+            (photo,) = [m for m in sent if m["kind"] == "photo"]
+            assert photo["text"] == "this button is cut off" and not photo["from_bot"]
+            assert tg.file_bytes(photo["photo_url"]) == picture.read_bytes()
+        expect(page.locator("#input")).to_have_value("")
+    finally:
+        emulator.stop()
