@@ -112,7 +112,7 @@ class ShipitStack(Stack):
             "This is the access-log bucket itself; logging it into itself would loop.",
         )
 
-        network = Network(self, "Network", availability_zones=config.availability_zones)
+        network = Network(self, "Network", zone_ids=config.zone_ids)
         workspace = Workspace(self, "Workspace", network=network, log_bucket=log_bucket)
         hosting = Hosting(self, "Hosting", log_bucket=log_bucket)
         agent = AgentRuntime(
