@@ -21,6 +21,8 @@ AGENT_GID = 10001
 
 # AgentCore only accepts one level under /mnt; AGENTS.md names this path for SHIPIT_WORKSPACE.
 WORKSPACE_MOUNT_PATH = "/mnt/workspace"
+# SHIPIT_CACHE_DIR in the container: local disk, recreated per session from the lockfile.
+CONTAINER_CACHE_DIR = "/tmp/shipit-cache"
 # The directory the access point exposes; it becomes the `workspace/` prefix in the bucket.
 WORKSPACE_ROOT_DIR = "/workspace"
 
