@@ -9,6 +9,7 @@ from collections import defaultdict
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
 
+from agent import logs
 from agent.intents import Intent, parse_callback, parse_text
 from agent.journey import Journey
 from agent.messages import render
@@ -40,6 +41,7 @@ class Runtime:
 
     async def _process(self, update: Update, task_id: int) -> None:
         chat_id = update.effective_chat.id
+        logs.bind(chat=chat_id, update=update.update_id)  # on every log line of this task
         try:
             if self._is_stop(update):
                 await self._stop(update, chat_id)
