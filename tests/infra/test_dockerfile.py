@@ -152,3 +152,14 @@ def test_build_context_is_only_what_the_image_needs(synth) -> None:
     top = sorted(p.name for p in context.iterdir())
     assert top == [".dockerignore", "Dockerfile", "agent", "prompts", "pyproject.toml", "uv.lock"]
     assert not list(Path(context).rglob("__pycache__"))
+
+
+def test_start_command_and_user_are_what_the_self_check_expects(instructions) -> None:
+    from agent import selfcheck, selfcheck_probes
+
+    (cmd,) = _all(instructions, "CMD")
+    assert json.loads(cmd) == list(selfcheck.START_COMMAND) == AGENT_START_COMMAND
+    args = _arg_defaults(instructions)
+    assert int(args["SHIPIT_UID"]) == selfcheck.CONTAINER_UID == AGENT_UID
+    run = " ".join(_all(instructions, "RUN"))
+    assert f"/usr/bin/bwrap {selfcheck_probes.SETUID_BWRAP}" in run
