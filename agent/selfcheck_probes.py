@@ -137,7 +137,7 @@ def model(proxy_url: str, model_id: str, bedrock: bool) -> Finding:
         headers = {"content-type": "application/json"}
     else:
         url = f"{proxy_url}/v1/messages"
-        body["model"] = model_id or "claude-sonnet-4-5"
+        body["model"] = model_id or "claude-sonnet-4-6"
         headers = {"anthropic-version": "2023-06-01", "x-api-key": "shipit-proxy"}
     try:
         response = httpx.post(url, json=body, headers=headers, timeout=MODEL_TIMEOUT_S)
