@@ -48,19 +48,20 @@ async def run_checks(deps: Deps, bot) -> list[Finding]:
     settings = deps.settings
     in_container = settings.hosting == "s3"  # AWS: the container image's user must be used
     credentials = deps.deploy_key.ssh_command if deps.deploy_key else None
-    proxy_url = deps.cli_env.get("ANTHROPIC_BEDROCK_BASE_URL") or deps.cli_env.get(
-        "ANTHROPIC_BASE_URL", ""
-    )
+    proxy = deps.cli_box.proxy if deps.cli_box else None
     checks: list[tuple[str, Callable[[], Awaitable[Finding]]]] = [
         ("Workspace storage", lambda: blocking(probes.workspace, settings.workspace)),
-        ("Sandbox for the agent's commands", lambda: blocking(probes.sandbox)),
+        (
+            "Sandbox for the agent",
+            lambda: blocking(probes.sandbox, deps.isolation, settings.allow_unsandboxed),
+        ),
         (
             "Agent user",
             lambda: blocking(probes.process_user, CONTAINER_UID if in_container else None),
         ),
         (
             "Claude model",
-            lambda: blocking(probes.model, proxy_url, settings.model, settings.use_bedrock),
+            lambda: blocking(probes.model, proxy, settings.model, settings.use_bedrock),
         ),
         ("Telegram webhook", lambda: probes.webhook(bot, settings.webhook_url)),
         ("Site hosting", lambda: blocking(probes.hosting, deps.hosting, settings.deployed_version)),

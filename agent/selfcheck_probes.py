@@ -14,12 +14,10 @@ from pathlib import Path
 
 import httpx
 
-from agent.bwrap import os_sandbox_available, usable_bwrap
+from agent.guard.rungs import SETUID_BWRAP, Isolation
 from agent.repo import GitError, Repo
 from agent.repo_config import RepoConfigError, load_repo_config
 
-# The Dockerfile installs this setuid-root copy for hosts without unprivileged user namespaces.
-SETUID_BWRAP = Path("/usr/local/libexec/shipit/bwrap-suid")
 MODEL_TIMEOUT_S = 60.0
 
 
@@ -66,37 +64,24 @@ def workspace(root: Path) -> Finding:
     return Finding(name, Status.OK, f"{root} is writable and git works on it")
 
 
-def sandbox(setuid_bwrap: Path = SETUID_BWRAP) -> Finding:
-    """Which rung of the OS sandbox works here (the probe the agent itself uses)."""
-    name = "Sandbox for the agent's commands"
-    if os_sandbox_available():
-        return Finding(name, Status.OK, f"bubblewrap works ({usable_bwrap()})")
-    if not shutil.which("socat"):
+def sandbox(isolation: Isolation, allow_unsandboxed: bool) -> Finding:
+    """Which rung of the OS box the agent got at start-up (agent.guard.rungs probed it)."""
+    name = "Sandbox for the agent"
+    if isolation.boxed:
+        return Finding(name, Status.OK, f"the {isolation.describe()} box works")
+    why = "; ".join(isolation.why_not_stronger) or "no rung works here"
+    fix = (
+        "Redeploy with the image built from this repo's Dockerfile: it installs bubblewrap, "
+        f"socat and the setuid copy at {SETUID_BWRAP}."
+    )
+    if allow_unsandboxed:
         return Finding(
             name,
-            Status.FAIL,
-            "socat is missing, so the sandbox cannot bridge the model connection",
-            "Redeploy with the image built from this repo's Dockerfile (it installs socat).",
+            Status.WARN,
+            f"no box ({why}); SHIPIT_ALLOW_UNSANDBOXED=1 runs the AI unboxed",
+            fix,
         )
-    if setuid_bwrap.is_file() and _bwrap_works(setuid_bwrap):
-        return Finding(name, Status.OK, f"the setuid bubblewrap works ({setuid_bwrap})")
-    return Finding(
-        name,
-        Status.FAIL,
-        "no sandbox works here: neither plain bubblewrap (user namespaces are off) nor the "
-        "setuid copy",
-        "Shipit will not run the agent unsandboxed. Redeploy with this repo's Dockerfile, "
-        f"which installs bubblewrap and the setuid copy at {setuid_bwrap}.",
-    )
-
-
-def _bwrap_works(bwrap: Path) -> bool:
-    probe = [str(bwrap), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    probe += ["--unshare-net", "--unshare-pid", "--die-with-parent", "/bin/true"]
-    try:
-        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return Finding(name, Status.FAIL, f"no box works ({why}), so change requests are refused", fix)
 
 
 def process_user(expected_uid: int | None) -> Finding:
@@ -126,8 +111,17 @@ def process_user(expected_uid: int | None) -> Finding:
     return Finding(name, Status.OK, f"runs as uid {uid}, not root")
 
 
-def model(proxy_url: str, model_id: str, bedrock: bool) -> Finding:
-    """One tiny request through the loopback model proxy, exactly the path the CLI takes."""
+def model(proxy, model_id: str, bedrock: bool) -> Finding:
+    """One tiny request through the model proxy (agent.model_proxy), under a few-cent grant."""
+    grant = proxy.open(cap_usd=0.05)
+    try:
+        return model_at(proxy.grant_url(grant), model_id, bedrock)
+    finally:
+        proxy.close(grant)
+
+
+def model_at(proxy_url: str, model_id: str, bedrock: bool) -> Finding:
+    """The request itself, to a base URL that reaches the model (the proxy's grant URL)."""
     name = "Claude model"
     label = model_id or "the default model"
     body: dict = {"max_tokens": 1, "messages": [{"role": "user", "content": "Say OK."}]}

@@ -9,7 +9,7 @@ from tests.e2e.conftest import USER, Script
 
 ITEMS = (
     "Workspace storage",
-    "Sandbox for the agent's commands",
+    "Sandbox for the agent",
     "Agent user",
     "Claude model",
     "Telegram webhook",

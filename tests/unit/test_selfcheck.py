@@ -39,7 +39,7 @@ def model_standin():
 
 def test_model_answers(model_standin) -> None:
     url, _answer, seen = model_standin
-    finding = probes.model(url, "claude-test", bedrock=False)
+    finding = probes.model_at(url, "claude-test", bedrock=False)
     assert finding.status is Status.OK
     path, body = seen[-1]
     assert path == "/v1/messages" and body["max_tokens"] == 1 and body["model"] == "claude-test"
@@ -48,7 +48,7 @@ def test_model_answers(model_standin) -> None:
 def test_bedrock_model_refusal_is_a_failure_with_advice(model_standin) -> None:
     url, answer, seen = model_standin
     answer.update(status=403, body={"message": "You don't have access to the model"})
-    finding = probes.model(url, "us.anthropic.claude-sonnet-4-6", bedrock=True)
+    finding = probes.model_at(url, "us.anthropic.claude-sonnet-4-6", bedrock=True)
     assert seen[-1][0] == "/model/us.anthropic.claude-sonnet-4-6/invoke"
     assert seen[-1][1]["anthropic_version"] == "bedrock-2023-05-31"
     assert finding.status is Status.FAIL
@@ -57,7 +57,7 @@ def test_bedrock_model_refusal_is_a_failure_with_advice(model_standin) -> None:
 
 
 def test_unreachable_model_is_a_failure() -> None:
-    finding = probes.model("http://127.0.0.1:9", "m", bedrock=False)
+    finding = probes.model_at("http://127.0.0.1:9", "m", bedrock=False)
     assert finding.status is Status.FAIL and "did not answer" in finding.detail
 
 
