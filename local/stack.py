@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 
 from agent.commands import run_command
+from agent.guard.env import command_env
 from agent.hosting import LocalHosting
 from agent.repo import Repo
 from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
-from agent.guard.env import command_env
 from local import agentcore_emulator, apigw, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
