@@ -55,6 +55,9 @@ def harness(tmp_path_factory) -> Iterable[Harness]:
             "ANTHROPIC_BASE_URL": model.url,
             "ANTHROPIC_API_KEY": SECRET_ENV["ANTHROPIC_API_KEY"],
             "SHIPIT_MAX_TURNS": "40",
+            # A boxed attack may simply grind (grep -r / reads the whole toolchain): the wall
+            # clock ends it, as it would in production after SHIPIT_CLAUDE_TIMEOUT_S.
+            "SHIPIT_CLAUDE_TIMEOUT_S": "45",
             "SHIPIT_SANDBOX": os.environ.get("SHIPIT_TEST_SANDBOX", "auto"),
         }
     )
