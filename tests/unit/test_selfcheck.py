@@ -127,3 +127,24 @@ def test_marker_is_per_version(tmp_path) -> None:
     assert selfcheck.marker_path(tmp_path, "abc").name == "abc.json"
     assert selfcheck.marker_path(tmp_path, "").name == "unversioned.json"
     assert selfcheck.marker_path(tmp_path, "../../etc").parent == tmp_path / "selfcheck"
+
+
+async def test_first_start_needs_an_owner_and_runs_once_per_version(tmp_path) -> None:
+    from agent.context import Deps
+    from agent.settings import Settings
+    from agent.state import StateStore
+
+    def deps(**env: str) -> Deps:
+        settings = Settings.from_env({"SHIPIT_WORKSPACE": str(tmp_path), **env})
+        # No chat, hosting or bot: first_start must return before it would touch any of them.
+        return Deps(settings=settings, store=StateStore(tmp_path), chat=None, hosting=None)
+
+    await selfcheck.first_start(deps(SHIPIT_DEPLOYED_VERSION="v9"), bot=None)
+    assert not (tmp_path / "selfcheck").exists()  # no owner: nothing runs, nothing is marked
+    marker = selfcheck.marker_path(tmp_path, "v9")
+    marker.parent.mkdir(parents=True)
+    marker.write_text("{}")
+    await selfcheck.first_start(
+        deps(SHIPIT_DEPLOYED_VERSION="v9", SHIPIT_OWNER_CHAT_ID="42"), bot=None
+    )
+    assert marker.read_text() == "{}"  # this version already ran: not again
