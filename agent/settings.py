@@ -26,6 +26,11 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(name, f"expected a whole number, got {raw!r}") from exc
 
 
+def _optional_int(env: dict[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    return _int(env, name, 0) if raw else None
+
+
 def _float(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -78,12 +83,14 @@ class Settings:
     demo_model: bool
     port: int
     status_edit_interval_s: float
+    owner_chat_id: int | None = None  # the owner's Telegram chat: self-check reports, /selftest
+    webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
+    deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
     extra: dict[str, str] = field(default_factory=dict)
     # Visual receipt: the local screenshot service, or the screenshot Lambda (AWS).
     screenshot_url: str = ""
     screenshot_function: str = ""
-    # The owner in the loop (optional) and the daily spend cap per app (0 = none).
-    owner_chat_id: int | None = None
+    # The daily spend cap per app (0 = none); the owner chat is owner_chat_id above.
     daily_cap_usd: float = 0.0
 
     @classmethod
@@ -132,9 +139,11 @@ class Settings:
             demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
             port=_int(env, "SHIPIT_AGENT_PORT", 8080),
             status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
+            owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
+            webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
+            deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),
             screenshot_url=env.get("SHIPIT_SCREENSHOT_URL", "").rstrip("/"),
             screenshot_function=env.get("SHIPIT_SCREENSHOT_FUNCTION", ""),
-            owner_chat_id=_int(env, "SHIPIT_OWNER_CHAT_ID", 0) or None,
             daily_cap_usd=_float(env, "SHIPIT_DAILY_CAP_USD", 0.0),
         )
 

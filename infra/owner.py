@@ -1,4 +1,8 @@
-"""Deploy-time parameters for the owner in the loop and the daily spend cap, set on the runtime."""
+"""The DailyCapUsd deploy-time parameter (0 = no cap), set on the agent runtime.
+
+The owner's chat (OwnerChatId → SHIPIT_OWNER_CHAT_ID) is a stack parameter of its own (stack.py);
+the agent reports ships, undos, failures, the daily digest and the cap being reached there.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,8 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from constructs import Construct
 
 
-def owner_parameters(scope: Construct, runtime: agentcore.Runtime) -> None:
-    """OwnerChatId (optional) and DailyCapUsd (0 = no cap) become the agent's settings."""
-    owner = CfnParameter(
-        scope,
-        "OwnerChatId",
-        type="String",
-        default="",
-        description="Telegram chat id of the app's owner: ships, undos, failures and a daily "
-        "digest are reported there (empty: nobody is told)",
-        allowed_pattern=r"^(-?[0-9]+)?$",
-        constraint_description="a Telegram chat id such as 123456789, or empty",
-    )
+def spend_cap_parameter(scope: Construct, runtime: agentcore.Runtime) -> None:
+    """DailyCapUsd becomes SHIPIT_DAILY_CAP_USD on the runtime."""
     cap = CfnParameter(
         scope,
         "DailyCapUsd",
@@ -30,5 +24,4 @@ def owner_parameters(scope: Construct, runtime: agentcore.Runtime) -> None:
         "past it (0: no cap)",
     )
     cfn: agentcore.CfnRuntime = runtime.node.default_child  # type: ignore[assignment]
-    cfn.add_property_override("EnvironmentVariables.SHIPIT_OWNER_CHAT_ID", owner.value_as_string)
     cfn.add_property_override("EnvironmentVariables.SHIPIT_DAILY_CAP_USD", cap.value_as_string)

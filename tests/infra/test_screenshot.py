@@ -49,9 +49,9 @@ def test_screenshot_image_holds_only_the_browser_code(synth) -> None:
     assert "chromium" in (browser / "Dockerfile").read_text()
 
 
-def test_owner_chat_and_daily_cap_are_parameters_passed_to_the_runtime(synth) -> None:
+def test_daily_cap_is_a_parameter_passed_to_the_runtime(synth) -> None:
     params = synth.template["Parameters"]
-    assert params["OwnerChatId"]["Default"] == "" and params["DailyCapUsd"]["Default"] == 0
+    assert params["DailyCapUsd"]["Default"] == 0 and params["DailyCapUsd"]["MinValue"] == 0
     env = runtime(synth)["Properties"]["EnvironmentVariables"]
-    assert env["SHIPIT_OWNER_CHAT_ID"] == {"Ref": "OwnerChatId"}
     assert env["SHIPIT_DAILY_CAP_USD"] == {"Ref": "DailyCapUsd"}
+    assert env["SHIPIT_OWNER_CHAT_ID"] == {"Ref": "OwnerChatId"}  # infra's parameter, reused
