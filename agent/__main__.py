@@ -54,9 +54,10 @@ def build_factory(settings: Settings):
             settings.public_url,
             boto3.client("s3"),
             boto3.client("cloudfront-keyvaluestore"),
+            settings.previews_url,
         )
     else:
-        hosting = LocalHosting(settings.site_dir, settings.public_url)
+        hosting = LocalHosting(settings.site_dir, settings.public_url, settings.previews_url)
     # The CLI reaches the model only through this loopback proxy, which holds the credentials.
     proxy = ModelProxy.from_settings(settings)
     model_env = cli_model_env(settings, proxy.start())

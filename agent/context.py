@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.chat import Chat
 from agent.commands import CommandResult, Sandbox, run_command
+from agent.deps_cache import DepsCache
 from agent.hosting import Hosting
 from agent.repo import Repo
 from agent.secrets import DeployKey
@@ -39,6 +40,11 @@ class Deps:
         env = command_env(self.store.workspace / "home")
         timeout = self.settings.command_timeout_s
         return run_command(command, cwd, env, timeout, self.sandbox, network)
+
+    def packages(self) -> DepsCache:
+        """The dependency cache; installs go through `run` like every repo command."""
+        s = self.settings
+        return DepsCache(s.cache_dir / "deps", self.run, s.npm_seed_cache, s.install_offline)
 
     def repo_for(self, chat_id: int) -> Repo:
         return Repo(

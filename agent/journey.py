@@ -19,11 +19,12 @@ from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
 from agent.context import Deps, blocking, new_build_id
+from agent.deps_cache import InstallFailed
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button, parse_callback, parse_text
 from agent.messages import Raw, clip, render
 from agent.repo import GitError
-from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from agent.repo_config import RepoConfig, RepoConfigError, built_output, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview
 from agent.verify import ForbiddenChange, check_changes
@@ -173,7 +174,11 @@ class Journey:
             ("✏️ Change something", button(Intent.CHANGE, preview.id)),
             ("🗑 Discard", button(Intent.DISCARD, preview.id)),
         ]
-        preview.message_id = await deps.chat.send(chat_id, self._preview_text(preview), buttons)
+        text = self._preview_text(preview)
+        if preview.setup and preview.setup != state.told_setup:
+            text = Raw(text + "\n\n" + render("inferred_setup", notes=preview.setup))
+            state.told_setup = preview.setup
+        preview.message_id = await deps.chat.send(chat_id, text, buttons)
         state.pending = preview
         deps.store.save_chat(state)
         if old is not None and old.message_id:
@@ -223,7 +228,7 @@ class Journey:
                 )
             ) from exc
         if config.install:  # the base version's own dependencies: network allowed
-            await self._run_or_fail(config.install, repo.path, "install", network=True)
+            await self._install(config.install, repo.path)
 
         progress.phase = 1
         await card.refresh(force=True)
@@ -255,8 +260,9 @@ class Journey:
         await card.refresh(force=True)
         if config.build:
             await self._run_or_fail(config.build, repo.path, "build")
+        output = built_output(repo.path, config)
         try:
-            url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
+            url = await blocking(deps.hosting.publish, build_id, repo.path / output, config.spa)
         except HostingError as exc:
             raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
         return Preview(
@@ -268,6 +274,7 @@ class Journey:
             request=text,
             created_at=time.time(),
             checks=describe_checks(checks[0]),
+            setup="; ".join(config.inferred),
         )
 
     async def _code(self, state: ChatState, prompt: str, repo, coder: CoderConfig, card):
@@ -332,6 +339,20 @@ class Journey:
         raise RequestFailed(
             render("checks_failed", pending_note=pending_note, reason=describe_checks(result))
         )
+
+    async def _install(self, command: str, repo) -> None:
+        """Packages from the dependency cache (installed once per lockfile), else in place."""
+        packages = self.deps.packages()
+        if not packages.handles(repo):
+            await self._run_or_fail(command, repo, "install", network=True)
+            return
+        try:
+            done = await blocking(packages.prepare, repo, command)
+        except InstallFailed as exc:
+            log.error("install failed: %s", exc.result.output[-2000:])
+            raise RequestFailed(render("build_failed", reason="The install step failed.")) from exc
+        how = "reused" if done.cached else "installed"
+        log.info("packages %s %s in %.2f s", done.key, how, done.seconds)
 
     async def _run_or_fail(self, command: str, repo, what: str, network=False) -> CommandResult:
         result = await blocking(self.deps.run, command, repo, network)

@@ -30,6 +30,7 @@ class Preview:
     created_at: float
     checks: str = ""
     message_id: int = 0  # the preview message, so its buttons can be removed once it is stale
+    setup: str = ""  # what Shipit worked out from the app's files (no .shipit.toml), in words
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ChatState:
     busy_request: str | None = None
     # Told to Claude with the next request: what happened outside the conversation (ship, undo).
     context_note: str | None = None
+    told_setup: str = ""  # the worked-out setup last told to this chat (told once, and on change)
 
     def seen(self, update_id: int, now: float | None = None) -> bool:
         """Record an update id; True when it was already handled (a webhook retry)."""

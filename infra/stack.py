@@ -150,6 +150,7 @@ class ShipitStack(Stack):
 
         CfnOutput(self, "WebhookUrl", value=relay.webhook_url)
         CfnOutput(self, "PublicUrl", value=hosting.public_url)
+        CfnOutput(self, "PreviewUrl", value=hosting.previews_url)
         CfnOutput(self, "AgentRuntimeArn", value=agent.runtime.agent_runtime_arn)
         CfnOutput(self, "WorkspaceBucket", value=workspace.bucket.bucket_name)
         CfnOutput(self, "SiteBucket", value=hosting.bucket.bucket_name)

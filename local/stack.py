@@ -18,9 +18,10 @@ from pathlib import Path
 import httpx
 
 from agent.commands import run_command
+from agent.deps_cache import DepsCache
 from agent.hosting import LocalHosting
 from agent.repo import Repo
-from agent.repo_config import load_repo_config
+from agent.repo_config import built_output, load_repo_config
 from agent.shipping import baseline_build_id
 from agent.tool_env import command_env
 from local import agentcore_emulator, apigw, site_server
@@ -53,6 +54,12 @@ class StackConfig:
     # A real Bot API (e.g. https://api.telegram.org): no emulator; updates are polled and
     # delivered to the local webhook (local/telegram_poller.py). None runs the emulator.
     telegram_api_base: str | None = None
+    # Dependency installs (agent/deps_cache.py); default <root>/cache. Not under /tmp: the
+    # repo's commands run in a sandbox with a private /tmp, and must see the cached packages.
+    cache_dir: Path | None = None
+    # A warmed npm download cache, and whether installs may use only it (tests: no registry).
+    npm_seed_cache: Path | None = None
+    install_offline: bool = False
 
 
 class AgentProcess:
@@ -120,6 +127,8 @@ class Stack:
         (self.root / "tmp").mkdir(exist_ok=True)
         seed_origin(self.origin, self.config.sample_app)
         self.site = self._serve(site_server.create_app(self.site_dir), "site")
+        # The preview origin: its own port, so its own origin, like its own CloudFront domain.
+        self.previews = self._serve(site_server.create_app(self.site_dir, "previews"), "previews")
         self._put_main_live()
         model_env = self._model_env()
         if self.config.telegram_api_base is None:
@@ -164,15 +173,32 @@ class Stack:
         repo.start_branch("live", main)
         config = load_repo_config(repo.path)
         env = command_env(self.root / "home")
-        for command in (config.install, config.build):
-            if command:
-                result = run_command(command, repo.path, env, 600)
-                if not result.ok:
-                    raise RuntimeError(f"building the sample app failed: {result.output[-2000:]}")
+
+        def run(command: str, cwd: Path, network: bool = False):
+            result = run_command(command, cwd, env, 600)
+            if not result.ok:
+                raise RuntimeError(f"building the app failed: {result.output[-2000:]}")
+            return result
+
+        if config.install:
+            packages = DepsCache(self.cache_dir / "deps", run, *self._install_source())
+            if packages.handles(repo.path):
+                packages.prepare(repo.path, config.install)
+            else:
+                run(config.install, repo.path)
+        if config.build:
+            run(config.build, repo.path)
         build_id = baseline_build_id(main)
         if not hosting.has_build(build_id):
-            hosting.publish(build_id, repo.path / config.output)
+            hosting.publish(build_id, repo.path / built_output(repo.path, config), config.spa)
         hosting.promote(build_id)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.config.cache_dir or self.root / "cache"
+
+    def _install_source(self) -> tuple[Path | None, bool]:
+        return self.config.npm_seed_cache, self.config.install_offline
 
     def restart_agent(self) -> None:
         """Stop the agent process and start a new one on the same port and workspace."""
@@ -252,6 +278,12 @@ class Stack:
             "SHIPIT_HOSTING": "local",
             "SHIPIT_SITE_DIR": str(self.site_dir),
             "SHIPIT_PUBLIC_URL": self.site.url,
+            "SHIPIT_PREVIEW_URL": self.previews.url,
+            "SHIPIT_CACHE_DIR": str(self.cache_dir),
+            **(
+                {"SHIPIT_NPM_SEED_CACHE": str(seed)} if (seed := self.config.npm_seed_cache) else {}
+            ),
+            **({"SHIPIT_INSTALL_OFFLINE": "1"} if self.config.install_offline else {}),
             "SHIPIT_AGENT_PORT": str(port),
             "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
             **model_env,
