@@ -29,7 +29,7 @@ from agent.state import write_json_atomic
 # A bundler's content hash in a file name (Vite/Rollup `index-D7bDuV68.js`, webpack or CRA
 # `main.3f2a9c1e[.chunk].js`): 8+ letters/digits after "-" or ".", before the extension, with a digit or
 # both cases (a plain word is not a hash: a false match would pin a changing file for a year).
-HASHED = re.compile(r"[-.]([A-Za-z0-9_]{8,})\.[A-Za-z0-9]+$")
+HASHED = re.compile(r"[-.]([A-Za-z0-9_]{8,})(?:\.chunk)?\.[A-Za-z0-9]+$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # The friendly page CloudFront's error response serves for missing files (S3 answers 403).
