@@ -89,7 +89,8 @@ def read_detect_inputs(repo: Path) -> tuple[dict[str, str], set[str]]:
     files = {}
     for name in INPUT_FILES:
         path = repo / name
-        if path.is_file():
+        # Empty files are skipped: the agent's sandbox leaves empty stub lockfiles in the tree.
+        if path.is_file() and path.stat().st_size:
             # A binary lockfile (bun.lockb) only matters by its presence.
             files[name] = "" if name.endswith("b") else path.read_text(errors="replace")
     folders = {p.name for p in repo.iterdir() if p.is_dir() and not p.name.startswith(".")}
