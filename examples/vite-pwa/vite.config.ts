@@ -8,7 +8,6 @@ export default defineConfig({
     react(),
     VitePWA({
       registerType: 'autoUpdate',
-      injectRegister: 'script',
       manifest: {
         name: 'Crew board',
         short_name: 'Crew',
