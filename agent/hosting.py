@@ -26,10 +26,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from agent.state import write_json_atomic
 
-# A bundler's content hash in a file name (Vite/Rollup `index-D7bDuV68.js`, webpack or CRA
-# `main.3f2a9c1e[.chunk].js`): 8+ letters/digits after "-" or ".", before the extension, with a digit or
-# both cases (a plain word is not a hash: a false match would pin a changing file for a year).
-HASHED = re.compile(r"[-.]([A-Za-z0-9_]{8,})(?:\.chunk)?\.[A-Za-z0-9]+$")
+# A bundler's content hash in a file name: Vite/Rollup's 8 base64url characters after "-"
+# (`index-CrQV-jUO.js`), or webpack/CRA's hex after "." (`main.3f2a9c1e[.chunk].js`). The Vite
+# form also needs a digit or both cases: a plain word is not a hash, and a false match would
+# pin a file whose content changes under the same name for a year.
+ROLLUP_HASH = re.compile(r"-([A-Za-z0-9_-]{8})\.[A-Za-z0-9]+$")
+HEX_HASH = re.compile(r"\.[a-f0-9]{8,32}(?:\.chunk)?\.[A-Za-z0-9]+$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # The friendly page CloudFront's error response serves for missing files (S3 answers 403).
@@ -50,7 +52,9 @@ def cache_control(name: str) -> str:
         return REVALIDATE
     if "service-worker" in name.lower() or "serviceworker" in name.lower():
         return REVALIDATE
-    found = HASHED.search(name)
+    if HEX_HASH.search(name):
+        return IMMUTABLE
+    found = ROLLUP_HASH.search(name)
     if not found:
         return REVALIDATE
     tag = found.group(1)

@@ -410,6 +410,8 @@ def test_s3_build_that_failed_halfway_is_not_published(s3_hosting, tmp_path):
     ("name", "long"),
     [
         ("index-D7bDuV68.js", True),  # Vite
+        ("index-CrQV-jUO.js", True),  # base64url hashes have "-" and "_" too
+        ("workbox-window.prod.es5-Bd17z0YL.js", True),
         ("index-D64VDMd1.css", True),
         ("hero-CLDdwZDr.png", True),  # a hash without digits, mixed case
         ("workbox-2fbc6a65.js", True),
