@@ -46,8 +46,6 @@ SOURCE_FOLDERS = (
     "styles",
     "assets",
 )
-# Where common tools put a static build, tried when the build left no index.html where expected.
-OUTPUT_CANDIDATES = ("dist", "build", "out", "public")
 NPM_PLACEHOLDER_TEST = "no test specified"
 
 
@@ -162,13 +160,3 @@ def infer(files: dict[str, str], folders: set[str]) -> Inferred:
     notes["output"] = f"publish “{output}/” ({where})"
     notes["allowed_paths"] = "edit only " + ", ".join(allowed)
     return Inferred(values, notes)
-
-
-def find_output(expected: str, present: dict[str, bool]) -> str:
-    """The build's real output folder: `expected` if it holds index.html, else a common one.
-
-    `present` maps candidate folder -> whether it holds an index.html after the build.
-    """
-    if present.get(expected):
-        return expected
-    return next((c for c in OUTPUT_CANDIDATES if present.get(c)), expected)

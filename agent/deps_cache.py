@@ -2,13 +2,10 @@
 
 An install runs once per key in a staging folder that holds only the manifest files (never the
 agent's code, so nothing the agent wrote runs with network access), then the folder is renamed
-into place whole. Each request links the cached packages into the fresh working tree.
-
-The tree gets a real `node_modules/` folder whose entries are symlinks to the cached ones, not a
-symlink to the cached folder itself: tools write their own caches inside node_modules
-(`tsc -b` build info, Vite and Vitest caches), and those writes must land in the working tree,
-never in the shared cache. Node resolves a linked package by its real path, so the cached tree's
-own nested dependencies keep working.
+into place whole. Each request links the cached packages into the fresh working tree as
+`node_modules`, a symlink: the command runner shows its target read-only to checks and builds,
+which run in a scratch copy whose own node_modules holds links to the entries (so tool caches
+such as `.vite` never land in the shared cache).
 """
 
 from __future__ import annotations
@@ -17,6 +14,7 @@ import errno
 import hashlib
 import os
 import secrets
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -39,7 +37,7 @@ MANIFESTS = (
     ".npmrc",
 )
 FOLDER = "node_modules"
-NPM_CACHE = ".npm-cache"  # npm's download cache, inside the staging folder (see `install`)
+NPM_SEED = ".npm-seed"  # a warmed npm download cache, linked into the staging folder
 
 Runner = Callable[[str, Path, bool], CommandResult]
 
@@ -118,7 +116,7 @@ class DepsCache:
             result = self.run(self._command(staging, command), staging, True)
             if not result.ok:
                 raise InstallFailed(command, result)
-            shutil.rmtree(staging / NPM_CACHE, ignore_errors=True)
+            shutil.rmtree(staging / NPM_SEED, ignore_errors=True)
             if not (staging / FOLDER).is_dir():
                 (staging / FOLDER).mkdir()  # an app with no packages still gets a folder
             try:
@@ -131,31 +129,32 @@ class DepsCache:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _command(self, staging: Path, command: str) -> str:
-        """The install command with npm's download cache inside the staging folder.
+        """The install command with npm's download cache in the box's private home.
 
-        The install runs in a sandbox where only the staging folder is writable, and npm
-        treats a read-only cache as empty; so a seed cache is hard-linked in (copied where
-        links cannot cross file systems) and thrown away with the staging folder.
+        The install box lets a command write only node_modules/, and npm treats a read-only
+        cache as empty: so a seed cache is hard-linked into the staging folder (copied where
+        links cannot cross file systems), copied into the home inside the box, and thrown away
+        with the staging folder.
         """
-        cache = staging / NPM_CACHE
+        settings = ['export npm_config_cache="$HOME/.npm"']
         if self.npm_seed is not None and self.npm_seed.is_dir():
-            _copy_tree(self.npm_seed, cache)
-        settings = [f"npm_config_cache='{cache}'"]
+            _copy_tree(self.npm_seed, staging / NPM_SEED)
+            settings.append(
+                f'mkdir -p "$HOME/.npm" && cp -R {shlex.quote(str(staging / NPM_SEED))}/. "$HOME/.npm"'
+            )
         if self.offline:
-            settings.append("npm_config_offline=true")
-        return f"export {' '.join(settings)}; {command}"
+            settings.append("export npm_config_offline=true")
+        return "; ".join([*settings, command])
 
 
 def link_into(repo: Path, packages: Path) -> None:
-    """Give `repo` a fresh node_modules/ of symlinks to each entry of `packages`."""
+    """Make `repo/node_modules` a symlink to the cached `packages` folder."""
     target = repo / FOLDER
     if target.is_symlink() or target.is_file():
         target.unlink()
     elif target.exists():
         shutil.rmtree(target)
-    target.mkdir()
-    for entry in packages.iterdir():
-        (target / entry.name).symlink_to(entry)
+    target.symlink_to(packages, target_is_directory=True)
     _exclude_from_git(repo)
 
 
@@ -167,8 +166,8 @@ def _exclude_from_git(repo: Path) -> None:
     info.mkdir(exist_ok=True)
     exclude = info / "exclude"
     lines = exclude.read_text().splitlines() if exclude.exists() else []
-    if f"/{FOLDER}/" not in lines:
-        exclude.write_text("\n".join([*lines, f"/{FOLDER}/"]) + "\n")
+    if f"/{FOLDER}" not in lines:  # no trailing slash: git sees a symlink as a file
+        exclude.write_text("\n".join([*lines, f"/{FOLDER}"]) + "\n")
 
 
 def _copy_tree(source: Path, dest: Path) -> None:

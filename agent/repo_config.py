@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agent.app_detect import INPUT_FILES, OUTPUT_CANDIDATES, find_output, infer
+from agent.app_detect import INPUT_FILES, infer
 
 CONFIG_FILE = ".shipit.toml"
 
@@ -36,7 +36,6 @@ class RepoConfig:
     spa: bool = False
     # Plain words for what was worked out from the repo rather than read from .shipit.toml.
     inferred: tuple[str, ...] = ()
-    output_inferred: bool = False  # then the build's real output folder may be looked for
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -50,7 +49,7 @@ def parse_repo_config(text: str, base: dict | None = None) -> RepoConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RepoConfigError("(file)", f"not valid TOML: {exc}") from exc
-    known = set(RepoConfig.__dataclass_fields__) - {"inferred", "output_inferred"}
+    known = set(RepoConfig.__dataclass_fields__) - {"inferred"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise RepoConfigError(unknown[0], "unknown key")
@@ -105,14 +104,4 @@ def load_repo_config(repo: Path) -> RepoConfig:
     config = parse_repo_config(text, inferred.values)
     explicit = set(tomllib.loads(text)) if text else set()
     notes = tuple(note for key, note in inferred.notes.items() if key not in explicit)
-    return replace(config, inferred=notes, output_inferred="output" not in explicit)
-
-
-def built_output(repo: Path, config: RepoConfig) -> str:
-    """Where the build really landed: the configured folder, or (when inferred) a usual one."""
-    if config.output_inferred:
-        present = {
-            c: (repo / c / "index.html").is_file() for c in {config.output, *OUTPUT_CANDIDATES}
-        }
-        return find_output(config.output, present)
-    return config.output
+    return replace(config, inferred=notes)

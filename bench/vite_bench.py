@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.commands import run_command  # noqa: E402
 from agent.deps_cache import DepsCache  # noqa: E402
-from agent.tool_env import command_env  # noqa: E402
+from agent.guard.env import command_env  # noqa: E402
 from local.scripted_claude import call, say, working_directory  # noqa: E402
 from local.stack import Stack, StackConfig  # noqa: E402
 from tests.conftest import NPM_SEED_CACHE, TEST_DEPS_CACHE  # noqa: E402
@@ -33,10 +33,12 @@ APP = Path(__file__).resolve().parent.parent / "examples" / "vite-pwa"
 
 
 def install_times(tmp: Path, runs: int) -> list[tuple[str, float]]:
-    env = command_env(tmp / "home")
+    (tmp / "home").mkdir(parents=True, exist_ok=True)
+    env = [f"{k}={v}" for k, v in command_env(str(tmp / "home")).items()]
 
     def run(command: str, cwd: Path, network: bool = False):
-        return run_command(command, cwd, env, 600)
+        argv = ["/usr/bin/env", "-i", *env, "/bin/sh", "-c", command]
+        return run_command(argv, command, cwd, 600)
 
     rows = []
     for n in range(runs):
@@ -44,7 +46,7 @@ def install_times(tmp: Path, runs: int) -> list[tuple[str, float]]:
         shutil.copytree(APP, repo, ignore=shutil.ignore_patterns("node_modules", "dist"))
         cache = DepsCache(tmp / f"deps{n}", run, NPM_SEED_CACHE, offline=True)
         cold = cache.prepare(repo, "npm ci")
-        shutil.rmtree(repo / "node_modules")  # the next request's fresh tree
+        (repo / "node_modules").unlink()  # the next request's fresh tree
         warm = cache.prepare(repo, "npm ci")
         assert not cold.cached and warm.cached
         rows += [("cold", cold.seconds), ("cached", warm.seconds)]

@@ -19,11 +19,11 @@ import httpx
 
 from agent.commands import run_command
 from agent.deps_cache import DepsCache
+from agent.guard.env import command_env
 from agent.hosting import LocalHosting
 from agent.repo import Repo
-from agent.repo_config import built_output, load_repo_config
+from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
-from agent.tool_env import command_env
 from local import agentcore_emulator, apigw, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
@@ -172,10 +172,14 @@ class Stack:
         main = repo.sync()
         repo.start_branch("live", main)
         config = load_repo_config(repo.path)
-        env = command_env(self.root / "home")
+        home = self.root / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        env = [f"{k}={v}" for k, v in command_env(str(home)).items()]
 
         def run(command: str, cwd: Path, network: bool = False):
-            result = run_command(command, cwd, env, 600)
+            # The app's own main, built by the stack itself: no agent code is involved.
+            argv = ["/usr/bin/env", "-i", *env, "/bin/sh", "-c", command]
+            result = run_command(argv, command, cwd, 600)
             if not result.ok:
                 raise RuntimeError(f"building the app failed: {result.output[-2000:]}")
             return result
@@ -190,7 +194,7 @@ class Stack:
             run(config.build, repo.path)
         build_id = baseline_build_id(main)
         if not hosting.has_build(build_id):
-            hosting.publish(build_id, repo.path / built_output(repo.path, config), config.spa)
+            hosting.publish(build_id, repo.path / config.output, config.spa)
         hosting.promote(build_id)
 
     @property

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.app_detect import find_output, infer
-from agent.repo_config import built_output, load_repo_config
+from agent.app_detect import infer
+from agent.repo_config import load_repo_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VITE_TEMPLATE = {
@@ -81,12 +81,6 @@ def test_no_package_json_means_no_inference() -> None:
     assert infer({"package.json": "not json"}, set()).values == {}
 
 
-def test_build_output_is_found_where_the_build_put_it() -> None:
-    assert find_output("dist", {"dist": True, "build": True}) == "dist"
-    assert find_output("dist", {"dist": False, "build": True}) == "build"
-    assert find_output("dist", {}) == "dist"  # nothing anywhere: publishing says so
-
-
 def test_the_vite_example_needs_no_config(tmp_path: Path) -> None:
     app = REPO_ROOT / "examples" / "vite-pwa"
     assert not (app / ".shipit.toml").exists()
@@ -116,12 +110,6 @@ def test_shipit_toml_overrides_key_by_key(tmp_path: Path) -> None:
     assert config.install == "npm ci"  # still inferred
     assert not any("check with" in note for note in config.inferred)
     assert any("install with" in note for note in config.inferred)
-    # An inferred output is looked for where the build really put it.
-    (app / "build").mkdir()
-    (app / "build" / "index.html").write_text("<p>")
-    assert built_output(app, config) == "build"
-    (app / ".shipit.toml").write_text('output = "dist"\n')
-    assert built_output(app, load_repo_config(app)) == "dist"  # set by the owner: kept
 
 
 def test_empty_stub_lockfiles_do_not_change_the_package_manager(tmp_path: Path) -> None:

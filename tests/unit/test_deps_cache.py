@@ -12,7 +12,7 @@ import pytest
 
 from agent.commands import run_command
 from agent.deps_cache import DepsCache, InstallFailed, cache_key
-from agent.tool_env import command_env
+from agent.guard.env import command_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Stands in for `npm ci`: records where it ran and what it could see, makes a package.
@@ -22,16 +22,24 @@ FAKE_INSTALL = (
 )
 
 
+def shell(command: str, cwd: Path, home: Path, timeout: float = 120):
+    home.mkdir(parents=True, exist_ok=True)
+    env = [f"{k}={v}" for k, v in command_env(str(home)).items()]
+    return run_command(
+        ["/usr/bin/env", "-i", *env, "/bin/sh", "-c", command], command, cwd, timeout
+    )
+
+
 class Runs:
-    """The real shell runner, counting calls."""
+    """The real shell runner (no box: the box has its own tests), counting calls."""
 
     def __init__(self, home: Path) -> None:
         self.calls: list[tuple[str, Path, bool]] = []
-        self.env = command_env(home)
+        self.home = home
 
     def __call__(self, command: str, cwd: Path, network: bool = False):
         self.calls.append((command, cwd, network))
-        return run_command(command, cwd, self.env, 120)
+        return shell(command, cwd, self.home)
 
 
 def app(root: Path, lock: str = '{"lockfileVersion": 3}') -> Path:
@@ -56,13 +64,10 @@ def test_installs_once_in_a_staging_folder_then_reuses(tmp_path: Path) -> None:
     entry = first.folder.parent
     assert sorted((entry / "seen.txt").read_text().split()) == ["package-lock.json", "package.json"]
     assert cwd != repo and not cwd.is_relative_to(repo)
-    # The tree gets a real folder of links; tools' own caches land in the tree, not the cache.
+    # The tree links to the cached packages.
     modules = repo / "node_modules"
-    assert modules.is_dir() and not modules.is_symlink()
-    assert (modules / "left-pad").is_symlink()
+    assert modules.is_symlink() and modules.resolve() == first.folder.resolve()
     assert (modules / "left-pad" / "index.js").read_text().strip() == "module.exports = 1"
-    (modules / ".tmp").mkdir()
-    assert not (first.folder / ".tmp").exists()
     # And git never sees the links.
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True
@@ -70,7 +75,7 @@ def test_installs_once_in_a_staging_folder_then_reuses(tmp_path: Path) -> None:
     assert "node_modules" not in status.stdout
 
     # A fresh tree (git clean -fdx before each request) with the same lockfile: no install.
-    shutil.rmtree(modules)
+    modules.unlink()
     again = cache.prepare(repo, FAKE_INSTALL)
     assert again.cached and len(runs.calls) == 1
     assert (repo / "node_modules" / "left-pad" / "index.js").exists()
@@ -108,9 +113,10 @@ def test_npm_download_cache_is_seeded_into_staging(tmp_path: Path) -> None:
     repo = app(tmp_path / "repo")
     done = cache.prepare(repo, FAKE_INSTALL + "; cat $npm_config_cache/_cacache/entry > got.txt")
     entry = done.folder.parent
-    assert (entry / "got.txt").read_text().strip() == "tarball"
+    assert (entry / "got.txt").read_text().strip() == "tarball"  # npm's cache, in its home
+    assert (entry / "cache.txt").read_text().strip() == str(tmp_path / "home" / ".npm")
     assert "npm_config_offline=true" in runs.calls[0][0]
-    assert not (entry / ".npm-cache").exists()  # thrown away after the install
+    assert not (entry / ".npm-seed").exists()  # thrown away after the install
     assert (seed / "_cacache" / "entry").read_text() == "tarball"
 
 
@@ -122,7 +128,7 @@ def test_the_vite_example_installs_offline_from_the_warmed_cache(tmp_path: Path,
     cache = DepsCache(tmp_path / "cache", runs, npm_seed=npm_seed, offline=True)
     done = cache.prepare(repo, "npm ci --no-audit --no-fund")
     assert not done.cached
-    built = run_command("npm run build", repo, runs.env, 300)
+    built = shell("npm run build", repo, tmp_path / "home", 300)
     assert built.ok, built.output
     assert (repo / "dist" / "sw.js").is_file()
-    assert os.path.islink(repo / "node_modules" / "vite")
+    assert os.path.islink(repo / "node_modules") and (repo / "node_modules" / "vite").is_dir()
