@@ -9,6 +9,7 @@ Tests build the same Stack with a scripted model; `python -m local` builds it wi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from agent.commands import run_command
+from agent.commands import copy_tree, run_command
 from agent.deps_cache import DepsCache
 from agent.guard.env import command_env
 from agent.hosting import LocalHosting
@@ -190,12 +191,18 @@ class Stack:
                 packages.prepare(repo.path, config.install)
             else:
                 run(config.install, repo.path)
+        # Built in a copy whose node_modules links to the packages, as the agent's runner does:
+        # tools write caches below node_modules, and those must never reach the shared cache.
+        tree = self.root / "tmp" / "live-build"
+        shutil.rmtree(tree, ignore_errors=True)
+        copy_tree(repo.path, tree)
         if config.build:
-            run(config.build, repo.path)
+            run(config.build, tree)
         build_id = baseline_build_id(main)
         if not hosting.has_build(build_id):
-            hosting.publish(build_id, repo.path / config.output, config.spa)
+            hosting.publish(build_id, tree / config.output, config.spa)
         hosting.promote(build_id)
+        shutil.rmtree(tree, ignore_errors=True)
 
     @property
     def cache_dir(self) -> Path:
