@@ -4,6 +4,15 @@ Production has its own distribution, previews another (the preview origin, see
 infra/viewer_request.js): a preview runs at the same paths as production, so apps with absolute
 asset paths and client-side routers work, and browsers keep the two apart (service workers,
 storage, cookies). Both serve the same immutable `builds/<id>/` objects.
+
+Why not route a preview's absolute-path requests by their Referer on one origin: the app's
+client-side router would still see `/previews/<id>/…` instead of its own routes; a stylesheet's
+or module's own imports carry that file's URL as Referer, not the page's; production's service
+worker (scope `/`) would answer preview navigations from its cache; and a preview's worker
+registered at `/sw.js` would take over production pages. A second origin avoids all four by
+browser rules rather than header heuristics, and needs no domain: the preview is picked by a
+cookie that the preview link sets. Previews can never install a worker there (the function
+refuses `Service-Worker: script` requests), since all previews share that origin.
 """
 
 from __future__ import annotations
