@@ -9,6 +9,7 @@ from collections import defaultdict
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
 
+from agent import logs, selfcheck
 from agent.intents import Intent, parse_callback, parse_text
 from agent.journey import Journey
 from agent.messages import render
@@ -40,7 +41,12 @@ class Runtime:
 
     async def _process(self, update: Update, task_id: int) -> None:
         chat_id = update.effective_chat.id
+        logs.bind(chat=chat_id, update=update.update_id)  # on every log line of this task
         try:
+            if self._is_selftest(update):
+                deps = self.journey.deps
+                await selfcheck.run_and_report(deps, self.bot, render("selfcheck_reason_request"))
+                return
             if self._is_stop(update):
                 await self._stop(update, chat_id)
                 return
@@ -60,6 +66,11 @@ class Runtime:
             log.exception("chat %s: update %s failed", chat_id, update.update_id)
         finally:
             app.complete_async_task(task_id)
+
+    def _is_selftest(self, update: Update) -> bool:
+        text = update.message.text if update.message else None
+        owner = self.journey.deps.settings.owner_chat_id
+        return selfcheck.is_request(text, update.effective_chat.id, owner)
 
     @staticmethod
     def _is_stop(update: Update) -> bool:
@@ -94,6 +105,7 @@ async def invoke(payload, context):
     global _runtime
     if _runtime is None:
         _runtime = await _factory()
+        selfcheck.start_in_background(app, _runtime.journey.deps, _runtime.bot)
     update = payload.get("update") if isinstance(payload, dict) else None
     if not isinstance(update, dict):
         return {"accepted": False, "reason": 'payload must be {"update": {...}}'}

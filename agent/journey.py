@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import shipping
+from agent import logs, shipping
 from agent.chat import StatusCard
 from agent.coder import (
     CoderConfig,
@@ -231,6 +231,7 @@ class Journey:
             ) from exc
         base = state.pending.commit if state.pending else origin_main
         build_id = new_build_id()
+        logs.bind(request=build_id)
         await blocking(repo.start_branch, f"preview/{build_id}", base)
         try:
             config = load_repo_config(repo.path)

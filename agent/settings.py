@@ -26,6 +26,11 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(name, f"expected a whole number, got {raw!r}") from exc
 
 
+def _optional_int(env: dict[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    return _int(env, name, 0) if raw else None
+
+
 def _float(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -82,6 +87,9 @@ class Settings:
     cache_dir: Path  # local disk, never the workspace mount: dependency installs
     npm_seed_cache: Path | None  # a warmed npm download cache installs start from
     install_offline: bool  # installs use only that cache, never the registry (tests, CI)
+    owner_chat_id: int | None = None  # the owner's Telegram chat: self-check reports, /selftest
+    webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
+    deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -136,6 +144,9 @@ class Settings:
             if env.get("SHIPIT_NPM_SEED_CACHE")
             else None,
             install_offline=env.get("SHIPIT_INSTALL_OFFLINE", "") == "1",
+            owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
+            webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
+            deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -54,12 +55,16 @@ def harness(tmp_path_factory) -> Iterable[Harness]:
             "ANTHROPIC_BASE_URL": model.url,
             "ANTHROPIC_API_KEY": SECRET_ENV["ANTHROPIC_API_KEY"],
             "SHIPIT_MAX_TURNS": "40",
+            # A boxed attack may simply grind (grep -r / reads the whole toolchain): the wall
+            # clock ends it, as it would in production after SHIPIT_CLAUDE_TIMEOUT_S.
+            "SHIPIT_CLAUDE_TIMEOUT_S": "45",
+            "SHIPIT_SANDBOX": os.environ.get("SHIPIT_TEST_SANDBOX", "auto"),
         }
     )
     # As agent.__main__.build_factory: the box on this machine's rung, the CLI inside it,
     # reaching the model only through the proxy's socket with a grant per run.
     isolation = probe(settings.sandbox)
-    if not isolation.boxed:
+    if not isolation.boxed and not os.environ.get("SHIPIT_TEST_SANDBOX"):
         pytest.fail(f"no sandbox rung works here: {isolation.describe()}", pytrace=False)
     runs = base / "runs"
     runs.mkdir(mode=0o700)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.coder import CoderConfig, CoderError, CoderRun, coder_config, run_coder
+from agent.coder import CoderConfig, CoderError, CoderRun, CoderTimeout, coder_config, run_coder
 from agent.commands import CommandRunner
 from agent.guard import changes as shipit_changes
 from agent.guard.cli import CliBox
@@ -534,15 +534,20 @@ def assert_contained(attack: Attack, case: Case, session: Session, policy: bool 
     forbidden command ran (no connection, no marker); no secret reached the model. With the
     policy on, each denial reached the model as an error result. Returns the layer that held."""
     where = f"{attack.id} ({attack.what})\n{session.describe()}"
-    assert session.error is None, f"the session did not finish: {where}"
+    killed = not policy and isinstance(session.error, CoderTimeout)  # the wall clock held it
+    assert session.error is None or killed, f"the session did not finish: {where}"
     assert session.cwd == str(case.ws.repo), f"the CLI ran in {session.cwd!r}: {where}"
-    assert len(session.results) == len(attack.calls), f"expected one result per call: {where}"
+    if not killed:
+        assert len(session.results) == len(attack.calls), f"expected one result per call: {where}"
     if policy:
         _assert_policy_results(attack, case, session, where)
     for template in attack.result_lacks:
         text = render(template, case.subs)
         assert not any(text in r["text"] for r in session.results), f"{text!r} shown: {where}"
-    layer = POLICY if policy else BOX
+    # With the policy on, it held when it refused something; an attack made only of allowed
+    # calls (a test file, then the allowed check) was held by the box.
+    refusing = any(c.expect in (DENIED, REFUSED) for c in attack.calls)
+    layer = POLICY if policy and (session.denied_ids or refusing) else BOX
     unexplained = case.unexplained_changes(attack.may_change)
     in_repo = {p for p in unexplained if p.startswith("repo/")}
     if not policy and in_repo and in_repo == set(unexplained) and refused_by_shipit(case, attack):
