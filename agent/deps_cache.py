@@ -11,11 +11,13 @@ such as `.vite` never land in the shared cache).
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import os
 import secrets
 import shlex
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +73,15 @@ def cache_key(manifests: dict[str, bytes], command: str) -> str:
     return digest.hexdigest()[:32]
 
 
+@functools.cache
+def node_version() -> str:
+    node = shutil.which("node")
+    if node is None:
+        return "none"
+    done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    return done.stdout.strip()
+
+
 def read_manifests(repo: Path) -> dict[str, bytes]:
     # Empty files are ignored: the agent's sandbox leaves empty stub lockfiles in the tree.
     return {
@@ -99,7 +110,8 @@ class DepsCache:
         """Install (or reuse) the packages for `repo`'s manifests and link them into `repo`."""
         started = time.monotonic()
         manifests = read_manifests(repo)
-        key = cache_key(manifests, command)
+        # Native addons are built for one Node ABI: a different Node is a different install.
+        key = cache_key(manifests, f"{command}\0node {node_version()}")
         entry = self.root / key
         cached = (entry / FOLDER).is_dir()
         if not cached:
