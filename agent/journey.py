@@ -353,9 +353,12 @@ class Journey:
                 return result, summary
             if round_no == settings.fix_rounds:
                 break
+            # No git in the box: Shipit hands the model its own change to look at.
+            diff = await blocking(repo.change_diff, config.allowed_paths)
             fix = (
                 f"The checks (`{config.validate}`) failed after your change. Fix the change so they "
                 f"pass; do not weaken or skip the checks. Output:\n\n{result.output[-3000:]}"
+                f"\n\nYour change so far (from Shipit):\n\n{diff[-4000:]}"
             )
             run = await self._code(state, fix, repo.path, coder, card)
             summary = run.answer or summary
