@@ -58,9 +58,10 @@ def build_factory(settings: Settings, isolation: Isolation):
             settings.public_url,
             boto3.client("s3"),
             boto3.client("cloudfront-keyvaluestore"),
+            settings.previews_url,
         )
     else:
-        hosting = LocalHosting(settings.site_dir, settings.public_url)
+        hosting = LocalHosting(settings.site_dir, settings.public_url, settings.previews_url)
     # The CLI reaches the model only through this proxy, which holds the credentials and serves
     # only the grant of a run that is going on.
     runtime_dir = settings.runs_dir

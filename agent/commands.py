@@ -176,6 +176,11 @@ def run_command(argv: list[str], command: str, cwd: Path, timeout_s: float) -> C
 _COUNTS = (
     # node --test (TAP summary)
     (re.compile(r"^# pass (\d+)$", re.M), re.compile(r"^# fail (\d+)$", re.M)),
+    # vitest: its "Tests" line counts tests ("Test Files" above it counts files)
+    (
+        re.compile(r"^\s*Tests\s+(?:\d+ failed \| )?(\d+) passed", re.M),
+        re.compile(r"^\s*Tests\s+(\d+) failed", re.M),
+    ),
     # pytest, jest, vitest, mocha style
     (re.compile(r"(\d+) passed"), re.compile(r"(\d+) failed")),
     (re.compile(r"(\d+) passing"), re.compile(r"(\d+) failing")),

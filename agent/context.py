@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.chat import Chat
 from agent.commands import CommandResult, CommandRunner
+from agent.deps_cache import DepsCache
 from agent.guard.cli import CliBox
 from agent.guard.rungs import Isolation, Rung
 from agent.hosting import Hosting
@@ -53,6 +54,11 @@ class Deps:
     def transcripts(self, chat_id: int) -> Path:
         """The chat's own Claude conversations (never another chat's)."""
         return self.store.chat_dir(chat_id) / "claude"
+
+    def packages(self) -> DepsCache:
+        """The dependency cache; installs go through `run` like every repo command."""
+        s = self.settings
+        return DepsCache(s.cache_dir / "deps", self.run, s.npm_seed_cache, s.install_offline)
 
     def repo_for(self, chat_id: int) -> Repo:
         return Repo(

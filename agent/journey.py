@@ -26,6 +26,7 @@ from agent.coder import (
 )
 from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
+from agent.deps_cache import InstallFailed
 from agent.guard.changes import ForbiddenChange, check_changes, snapshot
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button, parse_callback, parse_text
@@ -206,6 +207,9 @@ class Journey:
             ("🗑 Discard", button(Intent.DISCARD, preview.id), "danger"),
         ]
         text = Raw(self._preview_text(preview) + "\n" + receipt_note)
+        if preview.setup and preview.setup != state.told_setup:
+            text = Raw(text + "\n\n" + render("inferred_setup", notes=preview.setup))
+            state.told_setup = preview.setup
         preview.message_id = await deps.chat.send(chat_id, text, buttons, link_preview=preview.url)
         state.pending = preview
         deps.store.save_chat(state)
@@ -259,7 +263,7 @@ class Journey:
                 )
             ) from exc
         if config.install:  # the base version's own dependencies: network allowed
-            await self._run_or_fail(config.install, repo.path, "install", network=True)
+            await self._install(config.install, repo.path)
 
         progress.phase = 1
         await card.refresh(force=True)
@@ -302,7 +306,7 @@ class Journey:
             )
         output = built.artifact if built and built.artifact else repo.path / config.output
         try:
-            url = await blocking(deps.hosting.publish, build_id, output)
+            url = await blocking(deps.hosting.publish, build_id, output, config.spa)
             page = screenshots.pick_page(
                 await blocking(repo.diff_stat, base, commit),
                 await blocking(screenshots.built_files, output),
@@ -323,6 +327,7 @@ class Journey:
             request=text,
             created_at=time.time(),
             checks=describe_checks(checks[0]),
+            setup="; ".join(config.inferred),
         )
 
     async def _code(self, state: ChatState, prompt: str, repo, coder: CoderConfig, card):
@@ -397,6 +402,20 @@ class Journey:
         raise RequestFailed(
             render("checks_failed", pending_note=pending_note, reason=describe_checks(result))
         )
+
+    async def _install(self, command: str, repo) -> None:
+        """Packages from the dependency cache (installed once per lockfile), else in place."""
+        packages = self.deps.packages()
+        if not packages.handles(repo):
+            await self._run_or_fail(command, repo, "install", network=True)
+            return
+        try:
+            done = await blocking(packages.prepare, repo, command)
+        except InstallFailed as exc:
+            log.error("install failed: %s", exc.result.output[-2000:])
+            raise RequestFailed(render("build_failed", reason="The install step failed.")) from exc
+        how = "reused" if done.cached else "installed"
+        log.info("packages %s %s in %.2f s", done.key, how, done.seconds)
 
     async def _run_or_fail(
         self, command: str, repo, what: str, network=False, artifact: str = ""

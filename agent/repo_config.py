@@ -1,10 +1,12 @@
-"""The target repo's own Shipit config (`.shipit.toml`), parsed with sensible defaults."""
+"""The target repo's Shipit config: `.shipit.toml` over what the repo's own files imply."""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from agent.app_detect import INPUT_FILES, infer
 
 CONFIG_FILE = ".shipit.toml"
 
@@ -32,6 +34,10 @@ class RepoConfig:
     allow_lockfiles: bool = False
     # Pages the preview pictures show when the change touches no page of its own.
     screenshot_pages: tuple[str, ...] = ()
+    # Opt-in single-page-app fallback: unknown paths serve index.html (client-side routing).
+    spa: bool = False
+    # Plain words for what was worked out from the repo rather than read from .shipit.toml.
+    inferred: tuple[str, ...] = ()
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -39,17 +45,17 @@ class RepoConfig:
         return tuple(c for c in (self.install, self.validate, self.build) if c)
 
 
-def parse_repo_config(text: str) -> RepoConfig:
-    """Parse `.shipit.toml` text; unknown keys are rejected so typos do not pass silently."""
+def parse_repo_config(text: str, base: dict | None = None) -> RepoConfig:
+    """Parse `.shipit.toml` text over `base` (inferred keys); unknown keys are rejected."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RepoConfigError("(file)", f"not valid TOML: {exc}") from exc
-    known = set(RepoConfig.__dataclass_fields__)
+    known = set(RepoConfig.__dataclass_fields__) - {"inferred"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise RepoConfigError(unknown[0], "unknown key")
-    kwargs: dict = {}
+    kwargs: dict = dict(base or {})
     for key in ("validate", "build", "output", "install"):
         if key in data:
             if not isinstance(data[key], str):
@@ -61,10 +67,11 @@ def parse_repo_config(text: str) -> RepoConfig:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise RepoConfigError(key, "must be a list of non-empty strings")
             kwargs[key] = tuple(_normalise_dir(v) if key == "allowed_paths" else v for v in value)
-    if "allow_lockfiles" in data:
-        if not isinstance(data["allow_lockfiles"], bool):
-            raise RepoConfigError("allow_lockfiles", "must be true or false")
-        kwargs["allow_lockfiles"] = data["allow_lockfiles"]
+    for key in ("allow_lockfiles", "spa"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise RepoConfigError(key, "must be true or false")
+            kwargs[key] = data[key]
     config = RepoConfig(**kwargs)
     for page in config.screenshot_pages:
         if page.startswith("/") or ".." in Path(page).parts or "://" in page or "?" in page:
@@ -81,9 +88,25 @@ def _normalise_dir(path: str) -> str:
     return path if path.endswith("/") else path + "/"
 
 
+def read_detect_inputs(repo: Path) -> tuple[dict[str, str], set[str]]:
+    """The few top-level files app detection reads, and the repo's top-level folder names."""
+    files = {}
+    for name in INPUT_FILES:
+        path = repo / name
+        # Empty files are skipped: the agent's sandbox leaves empty stub lockfiles in the tree.
+        if path.is_file() and path.stat().st_size:
+            # A binary lockfile (bun.lockb) only matters by its presence.
+            files[name] = "" if name.endswith("b") else path.read_text(errors="replace")
+    folders = {p.name for p in repo.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    return files, folders
+
+
 def load_repo_config(repo: Path) -> RepoConfig:
-    """Read the repo's config file, or the defaults when it has none."""
+    """What the repo's files imply, with every key `.shipit.toml` sets taking precedence."""
+    inferred = infer(*read_detect_inputs(repo))
     path = repo / CONFIG_FILE
-    if not path.exists():
-        return RepoConfig()
-    return parse_repo_config(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    config = parse_repo_config(text, inferred.values)
+    explicit = set(tomllib.loads(text)) if text else set()
+    notes = tuple(note for key, note in inferred.notes.items() if key not in explicit)
+    return replace(config, inferred=notes)

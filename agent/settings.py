@@ -61,6 +61,7 @@ class Settings:
     deploy_key_file: str
     hosting: str  # "local" or "s3"
     public_url: str
+    previews_url: str  # the preview origin (see agent/hosting.py); empty: previews under /previews/
     site_dir: Path
     site_bucket: str
     production_kvs_arn: str
@@ -83,6 +84,9 @@ class Settings:
     demo_model: bool
     port: int
     status_edit_interval_s: float
+    cache_dir: Path  # local disk, never the workspace mount: dependency installs
+    npm_seed_cache: Path | None  # a warmed npm download cache installs start from
+    install_offline: bool  # installs use only that cache, never the registry (tests, CI)
     owner_chat_id: int | None = None  # the owner's Telegram chat: self-check reports, /selftest
     webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
     deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
@@ -113,6 +117,7 @@ class Settings:
             deploy_key_file=env.get("SHIPIT_DEPLOY_KEY_FILE", ""),
             hosting=hosting,
             public_url=env.get("SHIPIT_PUBLIC_URL", "").rstrip("/"),
+            previews_url=env.get("SHIPIT_PREVIEW_URL", "").rstrip("/"),
             site_dir=Path(env.get("SHIPIT_SITE_DIR", str(workspace / "site"))),
             site_bucket=env.get("SHIPIT_SITE_BUCKET", ""),
             production_kvs_arn=env.get("SHIPIT_PRODUCTION_KVS_ARN", ""),
@@ -139,6 +144,11 @@ class Settings:
             demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
             port=_int(env, "SHIPIT_AGENT_PORT", 8080),
             status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
+            cache_dir=Path(env.get("SHIPIT_CACHE_DIR", "/tmp/shipit-cache")),
+            npm_seed_cache=Path(env["SHIPIT_NPM_SEED_CACHE"])
+            if env.get("SHIPIT_NPM_SEED_CACHE")
+            else None,
+            install_offline=env.get("SHIPIT_INSTALL_OFFLINE", "") == "1",
             owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
             webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
             deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),

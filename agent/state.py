@@ -31,6 +31,7 @@ class Preview:
     checks: str = ""
     message_id: int = 0  # the preview message, so its buttons can be removed once it is stale
     page: str = ""  # the page its pictures show, relative to the app's root ("" = start page)
+    setup: str = ""  # what Shipit worked out from the app's files (no .shipit.toml), in words
 
 
 @dataclass
@@ -46,6 +47,7 @@ class ChatState:
     # Told to Claude with the next request: what happened outside the conversation (ship, undo).
     context_note: str | None = None
     requester: str = ""  # who writes in this chat (first name), for history and the owner
+    told_setup: str = ""  # the worked-out setup last told to this chat (told once, and on change)
 
     def seen(self, update_id: int, now: float | None = None) -> bool:
         """Record an update id; True when it was already handled (a webhook retry)."""

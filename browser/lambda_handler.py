@@ -17,8 +17,10 @@ MAX_SIDE = 2000
 
 def handler(event, _context):
     url = str((event or {}).get("url") or "")
-    prefix = os.environ.get("SHIPIT_SCREENSHOT_ALLOWED_PREFIX", "")
-    if not prefix or not url.startswith(prefix):
+    prefixes = tuple(
+        p for p in os.environ.get("SHIPIT_SCREENSHOT_ALLOWED_PREFIX", "").split(",") if p
+    )
+    if not prefixes or not url.startswith(prefixes):
         return {"ok": False, "error": "url is not under the allowed prefix"}
     try:
         width = int(event.get("width") or 390)

@@ -83,6 +83,7 @@ class AgentRuntime(Construct):
                 "SHIPIT_DEPLOY_KEY_SECRET_ARN": deploy_key.secret_arn,
                 "SHIPIT_HOSTING": "s3",
                 "SHIPIT_PUBLIC_URL": hosting.public_url,
+                "SHIPIT_PREVIEW_URL": hosting.previews_url,
                 "SHIPIT_SITE_BUCKET": hosting.bucket.bucket_name,
                 "SHIPIT_PRODUCTION_KVS_ARN": hosting.production_store.key_value_store_arn,
                 "CLAUDE_CODE_USE_BEDROCK": "1",

@@ -25,7 +25,9 @@ from infra.nag import acknowledge
 class Screenshots(Construct):
     """The function, and the one permission and setting the agent runtime needs to call it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, public_url: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, public_url: str, previews_url: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self.function = lambda_.DockerImageFunction(
             self,
@@ -39,7 +41,8 @@ class Screenshots(Construct):
             memory_size=2048,
             timeout=Duration.seconds(40),
             log_group=month_of_logs(self, "Logs"),
-            environment={"SHIPIT_SCREENSHOT_ALLOWED_PREFIX": public_url},
+            # Production and the preview origin (comma separated): nothing else is rendered.
+            environment={"SHIPIT_SCREENSHOT_ALLOWED_PREFIX": f"{public_url}/,{previews_url}/"},
         )
         acknowledge(
             self.function,

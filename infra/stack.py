@@ -161,7 +161,9 @@ class ShipitStack(Stack):
             max_budget_usd=max_budget.value_as_string,
             owner_chat_id=owner_chat_id.value_as_string,
         )
-        Screenshots(self, "Screenshots", public_url=hosting.public_url).serve(agent.runtime)
+        Screenshots(
+            self, "Screenshots", public_url=hosting.public_url, previews_url=hosting.previews_url
+        ).serve(agent.runtime)
         spend_cap_parameter(self, agent.runtime)
         relay = Relay(
             self,
@@ -196,6 +198,7 @@ class ShipitStack(Stack):
 
         CfnOutput(self, "WebhookUrl", value=relay.webhook_url)
         CfnOutput(self, "PublicUrl", value=hosting.public_url)
+        CfnOutput(self, "PreviewUrl", value=hosting.previews_url)
         CfnOutput(self, "AgentRuntimeArn", value=agent.runtime.agent_runtime_arn)
         CfnOutput(self, "WorkspaceBucket", value=workspace.bucket.bucket_name)
         CfnOutput(self, "SiteBucket", value=hosting.bucket.bucket_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ DEFAULT_PORTS = {
     "agentcore": 8083,
     "model": 8084,
     "site": 8090,
+    "previews": 8091,
     "agent": 8080,
 }
 
@@ -32,12 +34,26 @@ def main() -> None:
         "--user-id", type=int, default=1001, help="the Telegram user id allowed to talk to the bot"
     )
     parser.add_argument(
-        "--any-port", action="store_true", help="pick free ports instead of 8080-8090"
+        "--any-port", action="store_true", help="pick free ports instead of 8080-8091"
+    )
+    parser.add_argument(
+        "--app",
+        type=Path,
+        help="an app folder to seed the local origin with (default: examples/sample-app); "
+        "Shipit works out how to install, check and build it unless it has a .shipit.toml",
     )
     args = parser.parse_args()
 
     ports = {} if args.any_port else DEFAULT_PORTS
     config = StackConfig(root=args.root, allowed_user_ids=(args.user_id,), ports=ports)
+    if args.app:
+        app = args.app.resolve()
+        if not app.is_dir():
+            parser.error(f"--app {args.app}: no such folder")
+        config.sample_app, config.app_name = app, app.name
+        if "--root" not in sys.argv and "SHIPIT_LOCAL_ROOT" not in os.environ:
+            # Its own folder per app: switching apps never mixes their origins or live sites.
+            config.root = args.root / app.name
     real_token = os.environ.get("SHIPIT_BOT_TOKEN")
     if real_token:
         # A real bot: updates are polled from the Bot API (no public URL needed).
@@ -65,6 +81,7 @@ def main() -> None:
         )
         + "\n"
         f"  Live app:           {stack.site.url}/\n"
+        f"  Previews open at:   {stack.previews.url}/previews/<id>/\n"
         f"  App repo (origin):  {stack.origin}\n"
         f"  Webhook:            {stack.webhook_url}\n"
         f"  Agent log:          {stack.root / 'agent.log'}\n"

@@ -1,4 +1,4 @@
-"""A local bare git repo standing in for GitHub, seeded from the sample app."""
+"""A local bare git repo standing in for GitHub, seeded from an app folder (the sample app by default)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def seed_origin(origin: Path, app: Path = SAMPLE_APP, branch: str = "main") -> P
         shutil.copytree(app, work, ignore=shutil.ignore_patterns("dist", "node_modules"))
         _git("init", "--quiet", f"--initial-branch={branch}", cwd=work)
         _git("add", "--all", cwd=work)
-        _git("commit", "--quiet", "-m", "Pipe offset calculator", cwd=work)
+        _git("commit", "--quiet", "-m", f"{app.name}: the app as it was before Shipit", cwd=work)
         _git("push", "--quiet", str(origin), branch, cwd=work)
     return origin
 

@@ -17,7 +17,9 @@ from starlette.routing import Route
 from browser.chromium import ChromiumError, capture
 
 
-def create_app(allowed_prefix: str, binary: str = "", timeout_s: float = 30.0) -> Starlette:
+def create_app(
+    allowed_prefix: str | tuple[str, ...], binary: str = "", timeout_s: float = 30.0
+) -> Starlette:
     async def screenshot(request: Request) -> Response:
         try:
             body = await request.json()
@@ -25,7 +27,7 @@ def create_app(allowed_prefix: str, binary: str = "", timeout_s: float = 30.0) -
             width, height = int(body.get("width", 390)), int(body.get("height", 844))
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "expected {url, width, height}"}, status_code=400)
-        if not url.startswith(allowed_prefix):
+        if not url.startswith(allowed_prefix):  # one prefix, or several (production, previews)
             return JSONResponse({"error": "url is not under the allowed prefix"}, status_code=403)
         try:
             png = await asyncio.to_thread(

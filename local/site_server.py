@@ -1,4 +1,9 @@
-"""Serve local hosting folders the way CloudFront serves the S3 bucket: previews and production."""
+"""Serve local hosting folders the way CloudFront serves the bucket: production and previews.
+
+Routing is local/site_router.py, the Python twin of the CloudFront function; the object headers
+are agent/hosting.py's, as uploaded to S3; a missing file gets the friendly 404 page, like the
+distribution's error response.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +12,47 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-NOTHING_LIVE = (
-    "<!doctype html><meta charset=utf-8><title>Not live yet</title><p>Nothing is live yet."
-)
+from agent.hosting import LocalHosting, cache_control
+from local.site_router import NOT_FOUND, page, route
 
 
-def create_app(site_dir: Path) -> Starlette:
-    """`/previews/<id>/…` serves builds/<id>/…; everything else serves the live build."""
+def _response(result: dict) -> Response:
+    headers = {k: v["value"] for k, v in result.get("headers", {}).items()}
+    body = result.get("body", {}).get("data", "")
+    response = Response(body, status_code=result["statusCode"], headers=headers)
+    for name, cookie in result.get("cookies", {}).items():
+        response.raw_headers.append(
+            (b"set-cookie", f"{name}={cookie['value']}; {cookie['attributes']}".encode())
+        )
+    return response
 
-    def file_in(build_id: str, rest: str) -> Response:
-        root = (site_dir / "builds" / build_id).resolve()
-        target = (root / (rest or "index.html")).resolve()
-        if rest.endswith("/"):
-            target = target / "index.html"
-        if not target.is_relative_to(root) or not target.is_file():
-            return HTMLResponse("<!doctype html><p>Not found.", status_code=404)
-        # Local hosting mirrors the CloudFront behaviour: never let a stale page hide a switch.
-        return FileResponse(target, headers={"Cache-Control": "no-store"})
 
-    async def preview(request: Request) -> Response:
-        build_id = request.path_params["build_id"]
-        if "/" in build_id or build_id.startswith("."):
-            return HTMLResponse("<!doctype html><p>Not found.", status_code=404)
-        return file_in(build_id, request.path_params.get("rest", ""))
+def create_app(site_dir: Path, mode: str = "site") -> Starlette:
+    """`mode` "site" is the production origin, "previews" the preview origin."""
+    builds = (site_dir / "builds").resolve()
 
-    async def production(request: Request) -> Response:
-        pointer = site_dir / "production.json"
-        if not pointer.exists():
-            return HTMLResponse(NOTHING_LIVE, status_code=503)
-        build_id = json.loads(pointer.read_text())["build_id"]
-        return file_in(build_id, request.path_params.get("rest", ""))
+    def kvs(key: str) -> str:
+        if key == "production":
+            pointer = site_dir / "production.json"
+            if not pointer.exists():
+                raise KeyError(key)
+            return json.loads(pointer.read_text())["build_id"]
+        if key.startswith("spa:") and LocalHosting.spa_marker(site_dir, key[4:]).exists():
+            return "1"
+        raise KeyError(key)
 
-    return Starlette(
-        routes=[
-            Route("/previews/{build_id}/{rest:path}", preview),
-            Route(
-                "/previews/{build_id}",
-                lambda r: Response(
-                    status_code=301, headers={"Location": f"/previews/{r.path_params['build_id']}/"}
-                ),
-            ),
-            Route("/{rest:path}", production),
-        ]
-    )
+    async def handle(request: Request) -> Response:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        secure = request.url.scheme == "https"
+        result = route(mode, request.url.path, headers, dict(request.cookies), kvs, secure)
+        if "uri" not in result:
+            return _response(result)
+        target = (site_dir / result["uri"].lstrip("/")).resolve()
+        if not target.is_relative_to(builds) or not target.is_file():
+            return _response(page(404, "Not Found", NOT_FOUND))
+        return FileResponse(target, headers={"Cache-Control": cache_control(target.name)})
+
+    return Starlette(routes=[Route("/{rest:path}", handle)])

@@ -9,6 +9,7 @@ Tests build the same Stack with a scripted model; `python -m local` builds it wi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from agent.commands import run_command
+from agent.commands import copy_tree, run_command
+from agent.deps_cache import DepsCache
 from agent.guard.env import command_env
 from agent.hosting import LocalHosting
 from agent.repo import Repo
@@ -55,6 +57,12 @@ class StackConfig:
     telegram_api_base: str | None = None
     # The browser the screenshot service drives ("" finds Debian's chromium on PATH).
     chromium: str = ""
+    # Dependency installs (agent/deps_cache.py); default <root>/cache. Not under /tmp: the
+    # repo's commands run in a sandbox with a private /tmp, and must see the cached packages.
+    cache_dir: Path | None = None
+    # A warmed npm download cache, and whether installs may use only it (tests: no registry).
+    npm_seed_cache: Path | None = None
+    install_offline: bool = False
 
 
 class AgentProcess:
@@ -122,8 +130,12 @@ class Stack:
         (self.root / "tmp").mkdir(exist_ok=True)
         seed_origin(self.origin, self.config.sample_app)
         self.site = self._serve(site_server.create_app(self.site_dir), "site")
+        # The preview origin: its own port, so its own origin, like its own CloudFront domain.
+        self.previews = self._serve(site_server.create_app(self.site_dir, "previews"), "previews")
         # Outside the agent's process and box, as the screenshot Lambda is on AWS.
-        shots = screenshot_service.create_app(self.site.url, binary=self.config.chromium)
+        shots = screenshot_service.create_app(
+            (self.site.url + "/", self.previews.url + "/"), binary=self.config.chromium
+        )
         self.screenshots = self._serve(shots, "screenshots")
         self._put_main_live()
         model_env = self._model_env()
@@ -173,17 +185,40 @@ class Stack:
         home = self.root / "home"
         home.mkdir(parents=True, exist_ok=True)
         env = [f"{k}={v}" for k, v in command_env(str(home)).items()]
-        for command in (config.install, config.build):
-            if command:
-                # The app's own main, built by the stack itself: no agent code is involved.
-                argv = ["/usr/bin/env", "-i", *env, "/bin/sh", "-c", command]
-                result = run_command(argv, command, repo.path, 600)
-                if not result.ok:
-                    raise RuntimeError(f"building the sample app failed: {result.output[-2000:]}")
+
+        def run(command: str, cwd: Path, network: bool = False):
+            # The app's own main, built by the stack itself: no agent code is involved.
+            argv = ["/usr/bin/env", "-i", *env, "/bin/sh", "-c", command]
+            result = run_command(argv, command, cwd, 600)
+            if not result.ok:
+                raise RuntimeError(f"building the app failed: {result.output[-2000:]}")
+            return result
+
+        if config.install:
+            packages = DepsCache(self.cache_dir / "deps", run, *self._install_source())
+            if packages.handles(repo.path):
+                packages.prepare(repo.path, config.install)
+            else:
+                run(config.install, repo.path)
+        # Built in a copy whose node_modules links to the packages, as the agent's runner does:
+        # tools write caches below node_modules, and those must never reach the shared cache.
+        tree = self.root / "tmp" / "live-build"
+        shutil.rmtree(tree, ignore_errors=True)
+        copy_tree(repo.path, tree)
+        if config.build:
+            run(config.build, tree)
         build_id = baseline_build_id(main)
         if not hosting.has_build(build_id):
-            hosting.publish(build_id, repo.path / config.output)
+            hosting.publish(build_id, tree / config.output, config.spa)
         hosting.promote(build_id)
+        shutil.rmtree(tree, ignore_errors=True)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.config.cache_dir or self.root / "cache"
+
+    def _install_source(self) -> tuple[Path | None, bool]:
+        return self.config.npm_seed_cache, self.config.install_offline
 
     def restart_agent(self) -> None:
         """Stop the agent process and start a new one on the same port and workspace."""
@@ -263,6 +298,12 @@ class Stack:
             "SHIPIT_HOSTING": "local",
             "SHIPIT_SITE_DIR": str(self.site_dir),
             "SHIPIT_PUBLIC_URL": self.site.url,
+            "SHIPIT_PREVIEW_URL": self.previews.url,
+            "SHIPIT_CACHE_DIR": str(self.cache_dir),
+            **(
+                {"SHIPIT_NPM_SEED_CACHE": str(seed)} if (seed := self.config.npm_seed_cache) else {}
+            ),
+            **({"SHIPIT_INSTALL_OFFLINE": "1"} if self.config.install_offline else {}),
             "SHIPIT_AGENT_PORT": str(port),
             "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
             "SHIPIT_SCREENSHOT_URL": self.screenshots.url,

@@ -28,15 +28,20 @@ globalThis.kvsIds = [];
 globalThis.store = JSON.parse(process.argv[2]);
 const { handler } = await import('./router.mjs');
 const out = [];
-for (const uri of JSON.parse(process.argv[3])) {
-  out.push(await handler({ request: { uri, method: 'GET', headers: {}, querystring: {} } }));
+for (const r of JSON.parse(process.argv[3])) {
+  const base = { method: 'GET', headers: {}, cookies: {}, querystring: {} };
+  const request = typeof r === 'string' ? { ...base, uri: r } : { ...base, ...r };
+  out.push(await handler({ request }));
 }
 console.log(JSON.stringify({ kvsIds: globalThis.kvsIds, results: out }));
 """
 
 
-def run_viewer_function(workdir: Path, source: str, store: dict[str, str], uris: list[str]) -> dict:
-    """{"kvsIds": [...], "results": [one response or request per uri]} from the function."""
+def run_viewer_function(workdir: Path, source: str, store: dict[str, str], uris: list) -> dict:
+    """{"kvsIds": [...], "results": [one response or request per uri]} from the function.
+
+    Each of `uris` is a path, or a CloudFront request object ({"uri", "headers", "cookies"}).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "cloudfront.mjs").write_text(STUB)
     module = source.replace("from 'cloudfront'", "from './cloudfront.mjs'")

@@ -152,7 +152,10 @@ class Box:
         args += ["--ro-bind", repo, repo]
         for rel in view.writable:
             args += ["--bind", str(view.repo / rel), str(view.repo / rel)]
-        for rel in SCRATCH:
+        # Scratch caches only in a node_modules of the tree's own: through a link (the dependency
+        # cache) the mount point would be inside a read-only bind of the shared cache.
+        own_modules = not (view.repo / "node_modules").is_symlink()
+        for rel in SCRATCH if own_modules else ():
             if (view.repo / rel).is_dir() and not (view.repo / rel).is_symlink():
                 args += ["--tmpfs", str(view.repo / rel)]
         git = view.repo / ".git"

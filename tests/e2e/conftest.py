@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from local.scripted_claude import Turn, call, say, working_directory
@@ -16,6 +17,11 @@ USER = 1001
 def links(message: dict) -> list[str]:
     """URLs behind the links in a bot message (Telegram text_link entities)."""
     return [e["url"] for e in message.get("entities") or [] if e.get("type") == "text_link"]
+
+
+def open_preview(url: str) -> httpx.Response:
+    """Fetch a preview link like a browser: follow its redirect, keeping the preview cookie."""
+    return httpx.get(url, follow_redirects=True)
 
 
 def published_previews(stack: Stack) -> list[str]:

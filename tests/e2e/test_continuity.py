@@ -8,7 +8,7 @@ import httpx
 
 from local.origin import origin_file, origin_head
 from local.scripted_claude import say
-from tests.e2e.conftest import USER, Script, edit_session, git, links
+from tests.e2e.conftest import USER, Script, edit_session, git, links, open_preview
 
 
 def test_follow_up_resumes_the_conversation_across_a_restart(start_stack):
@@ -39,7 +39,7 @@ def test_follow_up_resumes_the_conversation_across_a_restart(start_stack):
 
     # The new preview has both changes; the older preview's buttons are gone.
     url = links(second)[0]
-    css = httpx.get(url + "style.css").text
+    css = open_preview(url + "style.css").text
     assert "font-size: 1.5rem" in css and "width: 12rem" in css
     first_now = next(m for m in tg.messages(USER) if m["message_id"] == first["message_id"])
     assert first_now["buttons"] == []

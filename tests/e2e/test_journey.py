@@ -6,7 +6,15 @@ import httpx
 
 from local.origin import origin_file, origin_head
 from local.scripted_claude import say
-from tests.e2e.conftest import USER, Script, edit_session, git, links, published_previews
+from tests.e2e.conftest import (
+    USER,
+    Script,
+    edit_session,
+    git,
+    links,
+    open_preview,
+    published_previews,
+)
 
 BIGGER = ("  font-size: 1rem;\n  padding: 0.25rem;", "  font-size: 1.6rem;\n  padding: 0.5rem;")
 
@@ -33,8 +41,8 @@ def test_request_preview_ship_loop(start_stack):
     assert "/previews/" in preview_url
 
     # The preview serves the change; production and main do not have it yet.
-    assert "font-size: 1.6rem" in httpx.get(preview_url + "style.css").text
-    assert httpx.get(preview_url).status_code == 200
+    assert "font-size: 1.6rem" in open_preview(preview_url + "style.css").text
+    assert open_preview(preview_url).status_code == 200
     assert origin_head(stack.origin) == main_before
     assert "font-size: 1.6rem" not in origin_file(stack.origin, "src/style.css")
     live_before = httpx.get(f"{stack.site.url}/style.css").text

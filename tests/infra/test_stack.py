@@ -20,6 +20,7 @@ CONTRACT_ENV = {
     "SHIPIT_DEPLOY_KEY_SECRET_ARN",
     "SHIPIT_HOSTING",
     "SHIPIT_PUBLIC_URL",
+    "SHIPIT_PREVIEW_URL",
     "SHIPIT_SITE_BUCKET",
     "SHIPIT_PRODUCTION_KVS_ARN",
     "CLAUDE_CODE_USE_BEDROCK",
@@ -55,9 +56,9 @@ def test_every_part_is_there(synth) -> None:
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Route": 1,
         "AWS::ApiGatewayV2::Stage": 1,
-        "AWS::CloudFront::Distribution": 1,
+        "AWS::CloudFront::Distribution": 2,  # production and the preview origin
         "AWS::CloudFront::OriginAccessControl": 1,
-        "AWS::CloudFront::Function": 1,
+        "AWS::CloudFront::Function": 2,
         "AWS::CloudFront::KeyValueStore": 1,
         "AWS::EC2::VPC": 1,
         "AWS::EC2::NatGateway": 1,
@@ -107,10 +108,17 @@ def test_runtime_environment_matches_the_contract(synth) -> None:
     assert env["SHIPIT_REPO_URL"] == {"Ref": "RepoUrl"}
     assert env["SHIPIT_MAX_TURNS"] == {"Ref": "MaxTurns"}
     assert env["SHIPIT_MAX_BUDGET_USD"] == {"Ref": "MaxBudgetUsd"}
-    distribution = logical_id(synth, "AWS::CloudFront::Distribution")
-    assert env["SHIPIT_PUBLIC_URL"] == {
-        "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]
+    by_comment = {
+        d["Properties"]["DistributionConfig"]["Comment"]: name
+        for name, d in synth.resources("AWS::CloudFront::Distribution").items()
     }
+    for variable, comment in (
+        ("SHIPIT_PUBLIC_URL", "Shipit production"),
+        ("SHIPIT_PREVIEW_URL", "Shipit previews"),
+    ):
+        assert env[variable] == {
+            "Fn::Join": ["", ["https://", {"Fn::GetAtt": [by_comment[comment], "DomainName"]}]]
+        }
     kvs = logical_id(synth, "AWS::CloudFront::KeyValueStore")
     assert env["SHIPIT_PRODUCTION_KVS_ARN"] == {"Fn::GetAtt": [kvs, "Arn"]}
     # Secrets are passed as ARNs only.

@@ -132,27 +132,61 @@ def test_no_wildcard_actions_and_star_resources_only_where_unavoidable(synth) ->
                 assert set(actions(statement)) <= allowed_on_star, statement
 
 
+def _distributions(synth) -> dict[str, dict]:
+    return {
+        d["Properties"]["DistributionConfig"]["Comment"]: d["Properties"]["DistributionConfig"]
+        for d in synth.resources("AWS::CloudFront::Distribution").values()
+    }
+
+
+def _functions(synth) -> dict[str, tuple[str, dict]]:
+    """Router functions by mode ("site" / "previews"), with their logical ids."""
+    found = {}
+    for name, fn in synth.resources("AWS::CloudFront::Function").items():
+        code = json.dumps(fn["Properties"]["FunctionCode"])
+        mode = "previews" if "const MODE = 'previews'" in code else "site"
+        assert f"const MODE = '{mode}'" in code
+        found[mode] = (name, fn["Properties"])
+    return found
+
+
 def test_cloudfront_uses_oac_https_only_and_the_router(synth) -> None:
-    dist = synth.one("AWS::CloudFront::Distribution")[1]["Properties"]["DistributionConfig"]
     oac = logical_id(synth, "AWS::CloudFront::OriginAccessControl")
-    origin = dist["Origins"][0]
-    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac, "Id"]}
-    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
-    behaviors = [dist["DefaultCacheBehavior"], *dist["CacheBehaviors"]]
-    assert [b.get("PathPattern") for b in behaviors] == [None, "/previews/*"]
-    function_id = logical_id(synth, "AWS::CloudFront::Function")
-    for behavior in behaviors:
-        assert behavior["ViewerProtocolPolicy"] == "https-only"
-        assert behavior["FunctionAssociations"] == [
+    functions = _functions(synth)
+    dists = _distributions(synth)
+    assert set(dists) == {"Shipit production", "Shipit previews"}
+    for comment, mode in (("Shipit production", "site"), ("Shipit previews", "previews")):
+        dist = dists[comment]
+        origin = dist["Origins"][0]
+        assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac, "Id"]}
+        assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+        default, error_page = dist["DefaultCacheBehavior"], dist["CacheBehaviors"][0]
+        assert len(dist["CacheBehaviors"]) == 1
+        for behavior in (default, error_page):
+            assert behavior["ViewerProtocolPolicy"] == "https-only"
+        assert default["FunctionAssociations"] == [
             {
                 "EventType": "viewer-request",
-                "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionARN"]},
+                "FunctionARN": {"Fn::GetAtt": [functions[mode][0], "FunctionARN"]},
             }
+        ]
+        # The friendly 404 page is fetched by its own path, past the router.
+        assert error_page["PathPattern"] == "/builds/_shipit-errors/*"
+        assert "FunctionAssociations" not in error_page
+        assert sorted(dist["CustomErrorResponses"], key=lambda e: e["ErrorCode"]) == [
+            {
+                "ErrorCode": code,
+                "ResponseCode": 404,
+                "ResponsePagePath": "/builds/_shipit-errors/404.html",
+                "ErrorCachingMinTTL": 10,
+            }
+            for code in (403, 404)
         ]
     synth.assertions.has_resource_properties(
         "AWS::CloudFront::OriginAccessControl",
         {"OriginAccessControlConfig": Match.object_like({"SigningBehavior": "always"})},
     )
+    origin = dists["Shipit production"]["Origins"][0]
     site = synth.template["Resources"][origin["DomainName"]["Fn::GetAtt"][0]]["Properties"]
     assert site["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
@@ -163,41 +197,33 @@ def test_cloudfront_uses_oac_https_only_and_the_router(synth) -> None:
 
 
 def test_router_function_reads_the_production_store(synth) -> None:
-    fn = synth.one("AWS::CloudFront::Function")[1]["Properties"]
     kvs = logical_id(synth, "AWS::CloudFront::KeyValueStore")
-    assert fn["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
-    assert fn["FunctionConfig"]["KeyValueStoreAssociations"] == [
-        {"KeyValueStoreARN": {"Fn::GetAtt": [kvs, "Arn"]}}
-    ]
-    code = fn["FunctionCode"]["Fn::Join"][1]
-    assert {"Fn::GetAtt": [kvs, "Id"]} in code
-    assert "__KVS_ID__" not in json.dumps(code)
+    functions = _functions(synth)
+    assert set(functions) == {"site", "previews"}
+    for _, fn in functions.values():
+        assert fn["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+        assert fn["FunctionConfig"]["KeyValueStoreAssociations"] == [
+            {"KeyValueStoreARN": {"Fn::GetAtt": [kvs, "Arn"]}}
+        ]
+        code = fn["FunctionCode"]["Fn::Join"][1]
+        assert {"Fn::GetAtt": [kvs, "Id"]} in code
+        assert "__KVS_ID__" not in json.dumps(code) and "__MODE__" not in json.dumps(code)
 
 
-def test_caching_is_long_for_immutable_builds(synth) -> None:
+def test_caching_is_long_at_the_edge_and_per_object_in_browsers(synth) -> None:
+    # Every rewritten path names an immutable build object: the edge keeps it a year.
     synth.assertions.has_resource_properties(
         "AWS::CloudFront::CachePolicy",
         {
             "CachePolicyConfig": Match.object_like(
-                {"DefaultTTL": 86400, "MaxTTL": 31536000, "MinTTL": 0}
+                {"DefaultTTL": 31536000, "MaxTTL": 31536000, "MinTTL": 31536000}
             )
         },
     )
-    # Production URLs keep their name while their content changes: browsers must revalidate.
-    synth.assertions.has_resource_properties(
-        "AWS::CloudFront::ResponseHeadersPolicy",
-        {
-            "ResponseHeadersPolicyConfig": Match.object_like(
-                {
-                    "CustomHeadersConfig": {
-                        "Items": [
-                            {"Header": "Cache-Control", "Override": True, "Value": "no-cache"}
-                        ]
-                    }
-                }
-            )
-        },
-    )
+    # Browsers get each object's own Cache-Control (immutable only for hashed files): no
+    # policy overrides it.
+    for policy in synth.resources("AWS::CloudFront::ResponseHeadersPolicy").values():
+        assert "CustomHeadersConfig" not in policy["Properties"]["ResponseHeadersPolicyConfig"]
 
 
 def test_secrets_are_generated_or_referenced_never_written(synth) -> None:

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from agent.hosting import HostingError, LocalHosting, S3Hosting
+from agent.hosting import ERROR_PAGE_KEY, HostingError, LocalHosting, S3Hosting, cache_control
 from local import kvs_standin, site_server
 from local.servers import ServerHandle, serve_in_thread
 from tests.cloudfront_function import NODE, run_viewer_function
@@ -83,7 +83,7 @@ def test_local_previews_serve_each_build(local_site, tmp_path: Path) -> None:
     for url, build in ((url_a, BUILD_A), (url_b, BUILD_B)):
         page = client.get(url)
         assert (page.status_code, page.text) == (200, build["index.html"])
-        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["cache-control"] == "no-cache"  # HTML: revalidated on every visit
         assert client.get(url + "docs/").text == build["docs/index.html"]
     assert client.get(url_a + "styles/site.css").text == BUILD_A["styles/site.css"]
     assert client.get(url_b + "app.js").status_code == 404  # only build A has it
@@ -210,12 +210,15 @@ def ops(store: kvs_standin.KvsStandIn) -> list[tuple[str, str | None]]:
     return [(c["operation"], c.get("error")) for c in store.calls]
 
 
-def test_s3_publish_uploads_every_file_immutable(s3_hosting: S3Hosting, tmp_path: Path) -> None:
+def test_s3_publish_uploads_every_file_with_its_caching(
+    s3_hosting: S3Hosting, tmp_path: Path
+) -> None:
     url = s3_hosting.publish("b-a", make_build(tmp_path, "a", BUILD_A))
     assert url == f"{PUBLIC}/previews/b-a/"
     s3 = s3_hosting.s3
     listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
     expected = [f"builds/b-a/{rel}" for rel in BUILD_A] + [f"builds/b-a/{S3Hosting.COMPLETE}"]
+    expected.append(ERROR_PAGE_KEY)  # the friendly 404 page CloudFront's error response shows
     assert sorted(o["Key"] for o in listed) == sorted(expected)
     types = {
         "index.html": "text/html",
@@ -228,7 +231,8 @@ def test_s3_publish_uploads_every_file_immutable(s3_hosting: S3Hosting, tmp_path
     for rel, text in BUILD_A.items():
         obj = s3.get_object(Bucket=BUCKET, Key=f"builds/b-a/{rel}")
         assert obj["ContentType"] == types[rel], rel
-        assert obj["CacheControl"] == IMMUTABLE, rel
+        # Long caching only for content-hashed names; these all keep their names across builds.
+        assert obj["CacheControl"] == "no-cache", rel
         assert obj["Body"].read().decode() == text
     assert s3_hosting.has_build("b-a")
     assert not s3_hosting.has_build("b-")  # a prefix of an id is not that build
@@ -397,3 +401,93 @@ def test_s3_build_that_failed_halfway_is_not_published(s3_hosting, tmp_path):
     with pytest.raises(HostingError):
         hosting.promote("halfway")
     assert hosting.publish("halfway", folder).endswith("/previews/halfway/")  # a retry completes
+
+
+# ---------------------------------------------------------------- caching, SPA, preview origin
+
+
+@pytest.mark.parametrize(
+    ("name", "long"),
+    [
+        ("index-D7bDuV68.js", True),  # Vite
+        ("index-CrQV-jUO.js", True),  # base64url hashes have "-" and "_" too
+        ("workbox-window.prod.es5-Bd17z0YL.js", True),
+        ("index-D64VDMd1.css", True),
+        ("hero-CLDdwZDr.png", True),  # a hash without digits, mixed case
+        ("workbox-2fbc6a65.js", True),
+        ("main.3f2a9c1e.chunk.js", True),  # Create React App
+        ("main.3f2a9c1e.js", True),  # webpack
+        ("index.html", False),
+        ("sw.js", False),
+        ("service-worker.js", False),
+        ("firebase-messaging-sw.js", False),
+        ("registerSW.js", False),
+        ("manifest.webmanifest", False),
+        ("favicon.svg", False),
+        ("my-component.js", False),  # a plain word is not a hash
+        ("index-abcdefgh.js", False),
+    ],
+)
+def test_only_content_hashed_files_are_cached_for_good(name: str, long: bool) -> None:
+    expected = "public, max-age=31536000, immutable" if long else "no-cache"
+    assert cache_control(name) == expected
+
+
+HASHED_BUILD = {
+    "index.html": "<!doctype html><script src='/assets/index-D7bDuV68.js'></script>",
+    "assets/index-D7bDuV68.js": "document.title = 'v1'",
+    "sw.js": "self.addEventListener('fetch', () => {})",
+}
+
+
+def test_s3_hashed_assets_are_immutable_and_spa_is_a_store_key(
+    s3_hosting: S3Hosting, store, tmp_path: Path
+) -> None:
+    s3_hosting.publish("b-spa", make_build(tmp_path, "h", HASHED_BUILD), spa=True)
+    s3 = s3_hosting.s3
+    head = {
+        rel: s3.get_object(Bucket=BUCKET, Key=f"builds/b-spa/{rel}")["CacheControl"]
+        for rel in HASHED_BUILD
+    }
+    assert head == {
+        "index.html": "no-cache",
+        "assets/index-D7bDuV68.js": IMMUTABLE,
+        "sw.js": "no-cache",
+    }
+    page = s3.get_object(Bucket=BUCKET, Key=ERROR_PAGE_KEY)
+    assert page["ContentType"].startswith("text/html")
+    assert "Page not found" in page["Body"].read().decode()
+    assert s3_hosting.kvs.get_key(KvsARN=KVS_ARN, Key="spa:b-spa")["Value"] == "1"
+    s3_hosting.publish("b-plain", make_build(tmp_path, "p", HASHED_BUILD))
+    with pytest.raises(s3_hosting.kvs.exceptions.ResourceNotFoundException):
+        s3_hosting.kvs.get_key(KvsARN=KVS_ARN, Key="spa:b-plain")
+
+
+def test_local_preview_origin_deep_links_spa_and_friendly_404(tmp_path: Path) -> None:
+    site_dir = tmp_path / "site"
+    site = serve_in_thread(site_server.create_app(site_dir), name="site")
+    previews = serve_in_thread(site_server.create_app(site_dir, "previews"), name="previews")
+    try:
+        hosting = LocalHosting(site_dir, site.url, previews.url)
+        spa_url = hosting.publish("b-spa", make_build(tmp_path, "s", HASHED_BUILD), spa=True)
+        plain_url = hosting.publish("b-plain", make_build(tmp_path, "p", BUILD_B))
+        assert spa_url == f"{previews.url}/previews/b-spa/"
+        hosting.promote("b-plain")
+        with httpx.Client(follow_redirects=True) as browser:
+            deep = browser.get(spa_url + "crew/today")
+            assert str(deep.url) == f"{previews.url}/crew/today"  # the app sees its own path
+            assert deep.text == HASHED_BUILD["index.html"]
+            asset = browser.get(f"{previews.url}/assets/index-D7bDuV68.js")
+            assert asset.headers["cache-control"] == IMMUTABLE
+            missing = browser.get(f"{previews.url}/assets/gone.js")
+            assert missing.status_code == 404 and "Page not found" in missing.text
+            # Production is untouched by the preview cookie, and has no SPA fallback.
+            assert browser.get(f"{site.url}/").text == BUILD_B["index.html"]
+            assert browser.get(f"{site.url}/crew").status_code == 404
+            # Opening another preview switches this browser's preview origin to it.
+            assert browser.get(plain_url).text == BUILD_B["index.html"]
+        stranger = httpx.get(f"{previews.url}/")
+        assert stranger.status_code == 404 and "Open your preview" in stranger.text
+    finally:
+        previews.stop()
+        site.stop()

@@ -52,3 +52,12 @@ def test_describe_checks():
         == "all 3 checks passed"
     )
     assert describe_checks(CommandResult("make", 2, "boom", 1.0)) == "the checks failed"
+
+
+def test_vitest_counts_tests_not_test_files():
+    from agent.commands import CommandResult, describe_checks
+
+    passed = " Test Files  1 passed (1)\n      Tests  4 passed (4)\n"
+    failed = " Test Files  1 failed | 1 passed (2)\n      Tests  1 failed | 3 passed (4)\n"
+    assert describe_checks(CommandResult("npm test", 0, passed, 1.0)) == "all 4 checks passed"
+    assert describe_checks(CommandResult("npm test", 1, failed, 1.0)) == "1 of 4 checks failed"
