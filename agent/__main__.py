@@ -10,7 +10,7 @@ from pathlib import Path
 from agent import app as app_module
 from agent import secrets
 from agent.bwrap import os_sandbox_available
-from agent.chat import Chat
+from agent.chat import Chat, make_bot
 from agent.commands import Sandbox
 from agent.context import Deps
 from agent.hosting import LocalHosting, S3Hosting
@@ -67,10 +67,7 @@ def build_factory(settings: Settings):
     sandbox = Sandbox.detect(_hidden_from_commands(settings, secret_paths))
 
     async def factory() -> app_module.Runtime:
-        from telegram import Bot
-
-        api = settings.telegram_api_base
-        bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+        bot = make_bot(token, settings.telegram_api_base, settings.telegram_timeout_s)
         await bot.initialize()
         deps = Deps(
             settings=settings,
@@ -120,7 +117,12 @@ def main() -> None:
             "bubblewrap/socat missing or unable to sandbox here: no OS sandbox for Bash or the repo's commands; the hook policy and Shipit's own checks still apply"
         )
     app_module.configure(build_factory(settings))
-    app_module.app.run(port=settings.port)
+    if settings.listen_fd is not None:
+        # The local stack binds the port and hands the socket over: no window for another
+        # process to take the port between choosing it and binding it.
+        app_module.app.run(fd=settings.listen_fd)
+    else:
+        app_module.app.run(port=settings.port)
 
 
 if __name__ == "__main__":

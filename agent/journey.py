@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import shipping
+from agent import previews, replies, shipping
 from agent.chat import StatusCard
 from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
 from agent.context import Deps, blocking, new_build_id
 from agent.hosting import HostingError
-from agent.intents import Intent, Parsed, button, parse_callback, parse_text
+from agent.intents import Intent, Parsed, button
 from agent.messages import Raw, clip, render
 from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
@@ -52,6 +52,7 @@ class Progress:
     failed: bool = False
     started: float = field(default_factory=time.monotonic)
     stop_data: str = ""
+    outcome: str = ""  # "", then "done", "stopped" or "failed": the card's final heading
 
     def render(self) -> tuple[str, list[tuple[str, str]] | None]:
         lines = []
@@ -60,10 +61,10 @@ class Progress:
             if i == self.phase:
                 name = "phase_failed" if self.failed else "phase_doing"
             lines.append(render(name, label=label))
-        finished = self.phase >= len(PHASES) or self.failed
+        finished = self.phase >= len(PHASES) or self.failed or bool(self.outcome)
         elapsed = f"{int(time.monotonic() - self.started)} s"
         text = render(
-            "working",
+            f"working_{self.outcome}" if self.outcome else "working",
             request=clip(self.request, 200),
             phases=Raw("\n".join(lines)),
             elapsed=elapsed,
@@ -77,34 +78,23 @@ class Journey:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def handle(self, update: Update) -> None:
-        deps = self.deps
-        chat_id = update.effective_chat.id
-        state = deps.store.load_chat(chat_id)
-        if state.seen(update.update_id):
-            log.info("update %s already handled (webhook retry)", update.update_id)
+    async def close_out_restart(self, state: ChatState) -> None:
+        """Only a crash or restart leaves `busy_since` set: request()'s finally always clears it."""
+        if state.busy_since is None:
             return
-        if state.busy_since is not None:
-            # Only a crash or restart leaves this set: the finally below always clears it.
-            await deps.chat.send(chat_id, render("restarted", request=state.busy_request or ""))
-            state.busy_since = state.busy_request = None
-        deps.store.save_chat(state)
+        await self.deps.chat.send(
+            state.chat_id, render("restarted", request=state.busy_request or "")
+        )
+        state.busy_since = state.busy_request = None
+        self.deps.store.save_chat(state)
 
-        if update.callback_query is not None:
-            await deps.chat.answer_button(update.callback_query.id)
-            parsed = parse_callback(update.callback_query.data or "")
-        elif update.message is not None and update.message.text:
-            parsed = parse_text(update.message.text)
-        else:
-            await deps.chat.send(chat_id, render("not_text"))
-            return
-        await self.dispatch(state, parsed, update)
-
-    async def dispatch(self, state: ChatState, parsed: Parsed, update: Update) -> None:
+    async def dispatch(self, state: ChatState, parsed: Parsed, update: Update | None) -> None:
+        """Act on one parsed update; agent/app.py decides which of these queue (see WORK)."""
         deps, chat_id = self.deps, state.chat_id
         match parsed.intent:
             case Intent.START:
-                name = update.effective_user.first_name if update.effective_user else "there"
+                user = update.effective_user if update else None
+                name = user.first_name if user and user.first_name else "there"
                 text = render("start", name=name, app=_app_name(deps.settings.repo_url))
                 if deps.settings.demo_model:
                     text = Raw(text + "\n\n" + render("demo_banner"))
@@ -112,13 +102,23 @@ class Journey:
             case Intent.HELP:
                 await deps.chat.send(chat_id, render("help"))
             case Intent.STATUS:
-                live = (
-                    deps.hosting.production_url
-                    if await blocking(deps.hosting.live_build)
-                    else "nothing yet"
-                )
-                pending = state.pending.url if state.pending else "nothing"
-                await deps.chat.send(chat_id, render("status", live=live, pending=pending))
+                await replies.status(deps, state)
+            case Intent.AFFIRM if state.pending:
+                await replies.confirm_ship(deps, state)
+            case Intent.NEGATE if state.pending:
+                await replies.ask_what_to_change(deps, state)
+            case Intent.AFFIRM:  # the preview went in the moment since the message came
+                await deps.chat.send(chat_id, render("nothing_to_ship"))
+            case Intent.NEGATE:
+                await deps.chat.send(chat_id, render("change_prompt"))
+            case Intent.UNKNOWN:
+                await replies.unknown_button(deps, state)
+            case Intent.REDO:
+                text = shipping.take_redo(state, parsed.preview_id)
+                if text is None:
+                    await deps.chat.send(chat_id, render("nothing_to_redo"))
+                else:
+                    await self.request(state, text)
             case Intent.SHIP:
                 await shipping.ship(deps, state, parsed.preview_id)
             case Intent.UNDO:
@@ -145,40 +145,33 @@ class Journey:
             async with _ticking(card):
                 preview = await self._make_preview(state, text, progress, card)
         except RequestFailed as exc:
-            progress.failed = True
+            progress.failed, progress.outcome = True, "failed"
             await card.refresh(force=True)
             await deps.chat.send(chat_id, exc.message)
             return
         except asyncio.CancelledError:
-            progress.failed = True
+            progress.outcome = "stopped"  # the phase it stopped in is not a failure
             await card.refresh(force=True)
             await deps.chat.send(chat_id, render("stopped", pending_note=pending_note))
             raise
         except Exception:
             log.exception("request failed")
-            progress.failed = True
+            progress.failed, progress.outcome = True, "failed"
             await card.refresh(force=True)
-            await deps.chat.send(chat_id, render("failed", pending_note=pending_note, reason=""))
+            phase = PHASES[min(progress.phase, len(PHASES) - 1)].lower()
+            reason = render("failed_while", phase=phase)
+            await deps.chat.send(
+                chat_id, render("failed", pending_note=pending_note, reason=reason)
+            )
             return
         finally:
             state.busy_since = state.busy_request = None
             deps.store.save_chat(state)
         if preview is None:
             return
-        progress.phase = len(PHASES)
+        progress.phase, progress.outcome = len(PHASES), "done"
         await card.refresh(force=True)
-        old = state.pending
-        buttons = [
-            ("🚀 Ship it", button(Intent.SHIP, preview.id)),
-            ("✏️ Change something", button(Intent.CHANGE, preview.id)),
-            ("🗑 Discard", button(Intent.DISCARD, preview.id)),
-        ]
-        preview.message_id = await deps.chat.send(chat_id, self._preview_text(preview), buttons)
-        state.pending = preview
-        deps.store.save_chat(state)
-        if old is not None and old.message_id:
-            # The older preview can no longer be shipped: take its buttons away.
-            await deps.chat.drop_buttons(chat_id, old.message_id)
+        await previews.offer(deps, state, preview)
 
     async def _screened_ok(self, chat_id: int, text: str) -> bool:
         """Input screening (optional): a refusal, or an honest 'can't check now', loses nothing."""
@@ -192,12 +185,6 @@ class Journey:
             template = "screening_misconfigured"
         await self.deps.chat.send(chat_id, render(template))
         return False
-
-    def _preview_text(self, preview: Preview) -> str:
-        text = render(
-            "preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url
-        )
-        return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
 
     async def _make_preview(
         self, state: ChatState, text: str, progress: Progress, card
@@ -233,7 +220,8 @@ class Journey:
         state.context_note = None
         deps.store.save_chat(state)
         if not self._changes(repo, config):
-            progress.phase = len(PHASES)  # finished: a question or an answer, no Stop button
+            # Finished: a question or an answer, no Stop button.
+            progress.phase, progress.outcome = len(PHASES), "done"
             await card.refresh(force=True)
             template = "question" if run.answer.rstrip().endswith("?") else "nothing_changed"
             await deps.chat.send(
@@ -258,7 +246,7 @@ class Journey:
         try:
             url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
         except HostingError as exc:
-            raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
+            raise RequestFailed(render("publish_failed", reason=exc.problem)) from exc
         return Preview(
             id=build_id,
             branch=f"preview/{build_id}",

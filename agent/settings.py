@@ -68,6 +68,8 @@ class Settings:
     demo_model: bool
     port: int
     status_edit_interval_s: float
+    telegram_timeout_s: float = 10.0  # one Bot API call's limit; then it is retried
+    listen_fd: int | None = None  # an already-bound socket to serve on (the local stack)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -108,6 +110,10 @@ class Settings:
             demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
             port=_int(env, "SHIPIT_AGENT_PORT", 8080),
             status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
+            telegram_timeout_s=_float(env, "SHIPIT_TELEGRAM_TIMEOUT_S", 10.0),
+            listen_fd=_int(env, "SHIPIT_AGENT_LISTEN_FD", -1)
+            if env.get("SHIPIT_AGENT_LISTEN_FD")
+            else None,
         )
 
     @property

@@ -17,7 +17,11 @@ Test API (JSON; <chat_id> is the user's id in a private chat):
     GET  /_emulator/info                      bot, page user, webhook info, cursor
     POST /_emulator/config                    {"rate_limit": {"max_calls", "window",
                                               "retry_after"} | null, "webhook_retry_delays": [..],
-                                              "page_user": {"id", "first_name"}}
+                                              "page_user": {"id", "first_name"}, "faults":
+                                              {"rate", "kinds", "hold_s", "seed"} | null}
+                                              (faults: local/telegram_faults.py)
+    POST /_emulator/chats/<chat_id>/updates   {"kind": "edited_message"…, "object": {...}}: any
+                                              update kind, as the chat's user (tests)
     POST /_emulator/reset                     forget chats, updates, files, webhook, deliveries
     GET  /_emulator/chats                     chats with message counts
     POST /_emulator/chats/<chat_id>/messages  {"text", "user_id"?, "first_name"?, "last_name"?,
@@ -60,6 +64,7 @@ from starlette.routing import Route
 from local.servers import ServerHandle, serve_in_thread
 from local.telegram_client import EmulatorClient
 from local.telegram_content import format_text
+from local.telegram_faults import Faults
 from local.telegram_methods import METHODS, TEXT_LIMIT, Upload
 from local.telegram_state import ApiError, Chat, EmulatorState, RateLimit, bad_request
 
@@ -131,11 +136,18 @@ def create_app(
     state = EmulatorState(token, bot_username, bot_name, rate_limit, webhook_retry_delays)
     state.page_user = {"id": page_user_id, "first_name": page_user_name}  # who the page types as
 
+    state.faults = None
+
     async def call(method: str, params: dict):
         fn = METHODS.get(method.lower())
         if fn is None:
             raise ApiError(404, "Not Found")
         return await fn(state, params)
+
+    async def call_with_faults(method: str, params: dict):
+        if state.faults is not None:
+            await state.faults.maybe_fail(method)
+        return await call(method, params)
 
     state.on_webhook_reply = call
 
@@ -147,7 +159,7 @@ def create_app(
                 return _error(ApiError(404, "Not Found"))
             return _error(ApiError(401, "Unauthorized"))
         try:
-            result = await call(request.path_params["method"], await _params(request))
+            result = await call_with_faults(request.path_params["method"], await _params(request))
         except ApiError as exc:
             return _error(exc)
         return JSONResponse({"ok": True, "result": result})
@@ -175,6 +187,7 @@ def create_app(
                 "webhook": state.webhook_info(),
                 "commands": state.commands,
                 "cursor": state.version,
+                "faults_injected": list(state.faults.injected) if state.faults else [],
             }
         )
 
@@ -186,6 +199,9 @@ def create_app(
                 state.rate_limit = RateLimit(**limit) if limit else None
             if "webhook_retry_delays" in body:
                 state.webhook_retry_delays = tuple(float(d) for d in body["webhook_retry_delays"])
+            if "faults" in body:
+                faults = body["faults"]
+                state.faults = Faults(**faults) if faults else None
             if body.get("page_user"):
                 state.page_user = {
                     "id": int(body["page_user"]["id"]),
@@ -233,6 +249,22 @@ def create_app(
         msg = state.add_message(chat, from_bot=False, sender=user, text=text, entities=entities)
         update = await state.push_update("message", msg.to_api(chat.api_chat()), chat_id)
         return JSONResponse({"update": update, "message": msg.to_view(), "cursor": state.version})
+
+    async def raw_update(request: Request) -> Response:
+        """Any update kind from the chat's user (edits, member changes, photos, odd fields)."""
+        try:
+            chat_id, body = chat_id_of(request), await request.json()
+            kind, obj = body["kind"], dict(body["object"])
+        except (ApiError, KeyError, TypeError, ValueError) as exc:
+            return _error(bad_request(f"want {{kind, object}}: {exc}"))
+        chat = state.chats.get(chat_id)
+        if chat is None:
+            chat = state.ensure_chat(chat_id, _user(body, chat_id, state))
+        obj.setdefault("from", chat.user)
+        obj.setdefault("chat", chat.api_chat())
+        obj.setdefault("date", int(time.time()))
+        update = await state.push_update(kind, obj, chat_id)
+        return JSONResponse({"update": update, "cursor": state.version})
 
     async def press_button(request: Request) -> Response:
         try:
@@ -321,6 +353,7 @@ def create_app(
         Route("/_emulator/chats/{chat_id}/messages", user_message, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/messages", chat_messages, methods=["GET"]),
         Route("/_emulator/chats/{chat_id}/callbacks", press_button, methods=["POST"]),
+        Route("/_emulator/chats/{chat_id}/updates", raw_update, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/wait", chat_wait),
         Route("/_emulator/deliveries", deliveries),
         Route("/_emulator/files/{file_id}", page_file),
