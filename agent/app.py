@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
+from telegram.error import TelegramError
 
 from agent import replies
 from agent.intents import NO_PREVIEW, Intent, Parsed, parse_callback, parse_reply
@@ -114,24 +115,34 @@ class Runtime:
 
     async def _work(self, chat_id: int, parsed: Parsed, update: Update | None) -> None:
         lock = self.locks[chat_id]
-        if lock.locked():
-            current = self.running.get(chat_id)
-            await self.deps.chat.send(
-                chat_id,
-                render(
-                    "queued",
-                    request=_describe(parsed),
-                    current=_describe(current[1]) if current else "what you asked before",
-                ),
-            )
-        async with lock:
-            self.running[chat_id] = (asyncio.current_task(), parsed)
-            try:
-                state = self.deps.store.load_chat(chat_id)  # fresh: earlier work changed it
-                await self.journey.close_out_restart(state)
-                await self.journey.dispatch(state, parsed, update)
-            finally:
-                self.running.pop(chat_id, None)
+        busy = lock.locked()
+        # Join the queue before anything else awaits: acknowledgements can finish in any order,
+        # and the work must still run in the order the messages came.
+        turn = asyncio.ensure_future(lock.acquire())
+        try:
+            if busy:
+                current = self.running.get(chat_id)
+                what = _describe(current[1]) if current else render("doing_request")
+                try:
+                    await self.deps.chat.send(
+                        chat_id, render("queued", request=_describe(parsed), current=what)
+                    )
+                except TelegramError:  # the work itself still runs, and answers when done
+                    log.warning("chat %s: could not acknowledge a queued message", chat_id)
+            await turn
+        except BaseException:
+            turn.cancel()
+            if turn.done() and not turn.cancelled():
+                lock.release()
+            raise
+        self.running[chat_id] = (asyncio.current_task(), parsed)
+        try:
+            state = self.deps.store.load_chat(chat_id)  # fresh: earlier work changed it
+            await self.journey.close_out_restart(state)
+            await self.journey.dispatch(state, parsed, update)
+        finally:
+            self.running.pop(chat_id, None)
+            lock.release()
 
     async def _stop(self, chat_id: int) -> None:
         current = self.running.get(chat_id)
@@ -160,7 +171,7 @@ def _parse(data: dict, bot: Bot) -> Update | None:
         return None
 
 
-_runtime: Runtime | None = None
+_runtime: asyncio.Future | None = None  # the one Runtime, built by the first invocation
 _factory = None  # set by agent/__main__.py: builds the Runtime on the worker event loop
 
 
@@ -170,14 +181,21 @@ def configure(factory) -> None:
     _factory, _runtime = factory, None
 
 
+async def _the_runtime() -> Runtime:
+    """Built once even when the first updates arrive together: two Runtimes would mean two
+    locks per chat, and a chat's requests would run at the same time, out of order."""
+    global _runtime
+    if _runtime is None or (_runtime.done() and _runtime.exception() is not None):
+        _runtime = asyncio.ensure_future(_factory())
+    return await asyncio.shield(_runtime)
+
+
 @app.entrypoint
 async def invoke(payload, context):
     """AgentCore hands us {"update": <Telegram update>}; answer at once, work in the background."""
-    global _runtime
-    if _runtime is None:
-        _runtime = await _factory()
+    runtime = await _the_runtime()
     update = payload.get("update") if isinstance(payload, dict) else None
     if not isinstance(update, dict):
         return {"accepted": False, "reason": 'payload must be {"update": {...}}'}
     log.info("session %s: update %s", getattr(context, "session_id", None), update.get("update_id"))
-    return _runtime.accept(update)
+    return runtime.accept(update)

@@ -3,8 +3,13 @@ once; webhook redeliveries produce no messages at all."""
 
 from __future__ import annotations
 
+import json
+import re
+import threading
+
 import httpx
 
+from local.scripted_claude import say
 from tests.e2e.conftest import USER, Held, Script, bot_texts
 
 
@@ -68,3 +73,32 @@ def test_quick_answers_queue_and_redeliveries_while_a_request_runs(start_stack):
     ]
     assert order == sorted(order)
     assert len(stack.model.requests) == 2  # two requests ran the model; nothing ran twice
+
+
+def test_many_chats_writing_at_once_each_keep_their_order(start_stack):
+    """The first updates after start arrive together: one runtime, one queue per chat."""
+    chats = (USER, 1002, 1003)
+
+    def respond(request):
+        last = [m for m in request["messages"] if m.get("role") == "user"][-1]
+        token = re.findall(r"REQ-\d+-\d", json.dumps(last))[-1]
+        return say(f"Which colour for {token.replace('REQ', 'ANS')}?")
+
+    stack = start_stack(respond, allowed_user_ids=chats)
+    tg = stack.telegram.client()
+    senders = [
+        threading.Thread(target=lambda c=c: [tg.send_text(c, f"nicer REQ-{c}-{n}") for n in (0, 1)])
+        for c in chats
+    ]
+    for s in senders:
+        s.start()
+    for s in senders:
+        s.join()
+    for chat in chats:
+        tg.wait_for(
+            chat, lambda ms, c=chat: sum(f"ANS-{c}-" in t for t in bot_texts(tg, c)) == 2, 90
+        )
+        texts = bot_texts(tg, chat)
+        answers = [re.findall(rf"ANS-{chat}-(\d)", t) for t in texts]
+        assert [a[0] for a in answers if a] == ["0", "1"], texts
+        assert count(texts, "Got it:") == 1 and count(texts, "restarted") == 0, texts
