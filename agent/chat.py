@@ -72,8 +72,9 @@ def _parse_error(exc: BadRequest) -> bool:
 class Chat:
     """Sends and edits messages; honours Telegram's flood limits instead of failing."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, backoff_s: tuple[float, ...] = BACKOFF_S) -> None:
         self.bot = bot
+        self.backoff_s = backoff_s
 
     async def send(self, chat_id: int, html_text: str, buttons: Buttons | None = None) -> int:
         """Send one message (split if over Telegram's limit); returns the last message id."""
@@ -162,10 +163,10 @@ class Chat:
                 kwargs["text"] = _plain(kwargs["text"])
                 kwargs["parse_mode"] = None
             except NetworkError as exc:  # TimedOut, connection errors, 5xx
-                if failures >= len(BACKOFF_S):
+                if failures >= len(self.backoff_s):
                     raise
                 log.warning("Telegram %s failed (%s); retrying", method.__name__, exc)
-                await asyncio.sleep(BACKOFF_S[failures])
+                await asyncio.sleep(self.backoff_s[failures])
                 failures += 1
 
 

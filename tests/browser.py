@@ -75,7 +75,9 @@ class Page:
         async with websockets.connect(self.ws_url, max_size=None) as ws:
             call_id = next(self._ids)
             params = {"expression": expression, "awaitPromise": True, "returnByValue": True}
-            await ws.send(json.dumps({"id": call_id, "method": "Runtime.evaluate", "params": params}))
+            await ws.send(
+                json.dumps({"id": call_id, "method": "Runtime.evaluate", "params": params})
+            )
             while True:
                 reply = json.loads(await asyncio.wait_for(ws.recv(), timeout))
                 if reply.get("id") == call_id:

@@ -18,7 +18,7 @@ def page():
     emulator = start_emulator("77:page-test-token")
     browser = Browser()
     tab = browser.open(f"{emulator.url}/?user_id={USER}&name=Ada")
-    tab.wait_for("typeof me !== 'undefined' && me !== null && me.id === %d" % USER)
+    tab.wait_for(f"typeof me !== 'undefined' && me !== null && me.id === {USER}")
     yield tab, emulator.client()
     browser.close()
     emulator.stop()
