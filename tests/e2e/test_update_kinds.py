@@ -115,3 +115,12 @@ def test_unknown_button_data_gets_a_reply(chat):
     tg.send_update(USER, "callback_query", query)
     tg.wait_for_text(USER, "That button doesn't do anything any more", timeout=30)
     assert sum("doesn't do anything" in t for t in bot_texts(tg, USER)) == 1
+
+
+def test_an_update_that_breaks_on_our_side_still_gets_an_honest_reply(chat):
+    stack, tg = chat
+    # The chat's saved state is damaged (a half-written disk, a bad migration…).
+    (stack.workspace / "chats" / str(USER) / "state.json").write_text("{not json")
+    tg.send_text(USER, "status")
+    sorry = tg.wait_for_text(USER, "Something went wrong on my side", timeout=30)
+    assert "Nothing live has changed" in sorry["text"]
