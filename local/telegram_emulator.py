@@ -57,7 +57,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -162,6 +162,8 @@ def create_app(
             result = await call_with_faults(request.path_params["method"], await _params(request))
         except ApiError as exc:
             return _error(exc)
+        except ClientDisconnect:  # the bot gave up (its timeout) before it sent the whole body
+            return Response(status_code=499)
         return JSONResponse({"ok": True, "result": result})
 
     async def file_download(request: Request) -> Response:
