@@ -16,9 +16,17 @@ from telegram import Update
 
 from agent import previews, replies, shipping
 from agent.chat import StatusCard
-from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
-from agent.commands import CommandResult, describe_checks
+from agent.coder import (
+    CoderConfig,
+    CoderError,
+    CoderLimitError,
+    CoderTimeout,
+    coder_config,
+    run_coder,
+)
+from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
+from agent.guard.changes import ForbiddenChange, check_changes, snapshot
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button
 from agent.messages import Raw, clip, render
@@ -26,7 +34,6 @@ from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview
-from agent.verify import ForbiddenChange, check_changes
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +140,10 @@ class Journey:
     async def request(self, state: ChatState, text: str) -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
+        if not deps.may_run_agent:
+            # Fail closed: no OS box could be built here and the owner has not opted out.
+            await deps.chat.send(chat_id, render("no_sandbox"))
+            return
         if deps.screen is not None and not await self._screened_ok(chat_id, text):
             return
         progress = Progress(text, stop_data=button(Intent.STOP))
@@ -214,12 +225,13 @@ class Journey:
 
         progress.phase = 1
         await card.refresh(force=True)
-        coder = self._coder_config(repo.path, config)
+        coder = self._coder_config(chat_id, repo.path, config)
+        before = await blocking(snapshot, repo.path)  # the whole tree, ignored files too
         prompt = f"{state.context_note}\n\n{text}" if state.context_note else text
         run = await self._code(state, prompt, repo.path, coder, card)
         state.context_note = None
         deps.store.save_chat(state)
-        if not self._changes(repo, config):
+        if not self._changes(repo, config, before):
             # Finished: a question or an answer, no Stop button.
             progress.phase, progress.outcome = len(PHASES), "done"
             await card.refresh(force=True)
@@ -232,7 +244,7 @@ class Journey:
 
         progress.phase = 2
         await card.refresh(force=True)
-        checks = await self._validate(state, config, repo, coder, card)
+        checks = await self._validate(state, config, repo, coder, card, before)
         summary = run.answer if checks[1] is None else checks[1]
         message = f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}"
         commit = await blocking(repo.commit_all, message, config.output)
@@ -241,12 +253,19 @@ class Journey:
 
         progress.phase = 3
         await card.refresh(force=True)
+        built = None
         if config.build:
-            await self._run_or_fail(config.build, repo.path, "build")
+            built = await self._run_or_fail(
+                config.build, repo.path, "build", artifact=config.output
+            )
+        output = built.artifact if built and built.artifact else repo.path / config.output
         try:
-            url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
+            url = await blocking(deps.hosting.publish, build_id, output)
         except HostingError as exc:
             raise RequestFailed(render("publish_failed", reason=exc.problem)) from exc
+        finally:
+            if built is not None:
+                release(built)
         return Preview(
             id=build_id,
             branch=f"preview/{build_id}",
@@ -264,6 +283,9 @@ class Journey:
 
         try:
             run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
+        except CoderTimeout as exc:
+            reason = f"The change took longer than {duration(exc.seconds)}, so I stopped it."
+            raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
         except CoderLimitError as exc:
             raise RequestFailed(
                 render(
@@ -285,9 +307,9 @@ class Journey:
         self.deps.store.save_chat(state)
         return run
 
-    def _changes(self, repo, config: RepoConfig) -> list[str]:
+    def _changes(self, repo, config: RepoConfig, before: dict) -> list[str]:
         try:
-            return check_changes(repo, config, self.deps.secret_paths)
+            return check_changes(repo.path, config, before, self.deps.secret_paths)
         except ForbiddenChange as exc:
             log.warning("refusing changes %s: %s", exc.paths, exc.reasons)
             reason = (
@@ -296,7 +318,7 @@ class Journey:
             raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
 
     async def _validate(
-        self, state, config: RepoConfig, repo, coder, card
+        self, state, config: RepoConfig, repo, coder, card, before: dict
     ) -> tuple[CommandResult, str | None]:
         """Run the repo's checks; on failure let Claude fix and re-run, at most `fix_rounds` times."""
         settings = self.deps.settings
@@ -305,7 +327,7 @@ class Journey:
         summary = None
         for round_no in range(settings.fix_rounds + 1):
             result = await blocking(self.deps.run, config.validate, repo.path)
-            self._changes(repo, config)
+            self._changes(repo, config, before)
             if result.ok:
                 return result, summary
             if round_no == settings.fix_rounds:
@@ -321,17 +343,24 @@ class Journey:
             render("checks_failed", pending_note=pending_note, reason=describe_checks(result))
         )
 
-    async def _run_or_fail(self, command: str, repo, what: str, network=False) -> CommandResult:
-        result = await blocking(self.deps.run, command, repo, network)
+    async def _run_or_fail(
+        self, command: str, repo, what: str, network=False, artifact: str = ""
+    ) -> CommandResult:
+        result = await blocking(self.deps.run, command, repo, network, artifact)
         if not result.ok:
             log.error("%s failed: %s", what, result.output[-2000:])
-            raise RequestFailed(render("build_failed", reason=f"The {what} step failed."))
+            reason = f"The {what} step failed."
+            if result.returncode == TIMED_OUT:
+                limit = duration(self.deps.settings.command_timeout_s)
+                reason = f"The {what} step took longer than {limit}, so I stopped it."
+            raise RequestFailed(render("build_failed", reason=reason))
         return result
 
-    def _coder_config(self, repo, config: RepoConfig) -> CoderConfig:
+    def _coder_config(self, chat_id: int, repo, config: RepoConfig) -> CoderConfig:
         deps = self.deps
+        transcripts = deps.transcripts(chat_id)
         return coder_config(
-            repo, config, deps.cli_env, deps.cli_wrapper, deps.secret_paths, deps.settings
+            repo, config, deps.cli_box, transcripts, deps.secret_paths, deps.settings
         )
 
 
@@ -349,6 +378,15 @@ async def _ticking(card: StatusCard):
         yield
     finally:
         task.cancel()
+
+
+def duration(seconds: float) -> str:
+    """'15 minutes', '1 minute', '40 seconds': a wall clock in plain words."""
+    if seconds >= 90:
+        minutes = round(seconds / 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    whole = max(1, round(seconds))
+    return f"{whole} second{'s' if whole != 1 else ''}"
 
 
 def _app_name(repo_url: str) -> str:

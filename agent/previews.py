@@ -20,6 +20,8 @@ def preview_buttons(preview_id: str) -> list[tuple[str, str]]:
 
 def preview_text(deps: Deps, preview: Preview, template: str = "preview") -> str:
     text = render(template, summary=clip(preview.summary), checks=preview.checks, url=preview.url)
+    if not deps.isolation.boxed:
+        text = Raw(text + "\n\n" + render("unsandboxed_note"))
     return Raw(text + "\n\n" + render("demo_banner")) if deps.settings.demo_model else text
 
 

@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from agent.commands import CommandResult, describe_checks
+from agent.commands import CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
 from agent.hosting import HostingError
 from agent.repo import RebaseConflictError
@@ -52,15 +52,21 @@ async def replay(deps: Deps, chat_id: int, old: Preview, new_main: str) -> Previ
         checks = await blocking(deps.run, config.validate, repo.path)
         if not checks.ok:
             return Clash("checks", describe_checks(checks))
-    if config.build:
-        result = await blocking(deps.run, config.build, repo.path)
-        if not result.ok:
-            log.error("build after rebase failed: %s", result.output[-2000:])
+    output, built = repo.path / config.output, None
+    if config.build:  # like a request's build: in the box, the output kept on local disk
+        built = await blocking(deps.run, config.build, repo.path, False, config.output)
+        if not built.ok or built.artifact is None:
+            log.error("build after rebase failed: %s", built.output[-2000:])
+            release(built)
             return Clash("build", "the build step failed")
+        output = built.artifact
     try:
-        url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
+        url = await blocking(deps.hosting.publish, build_id, output)
     except HostingError as exc:
         return Clash("build", f"publishing failed: {exc.problem}")
+    finally:
+        if built is not None:
+            release(built)
     return Preview(
         id=build_id,
         branch=branch,
