@@ -57,10 +57,13 @@ class Runtime:
             log.info("update %s already accepted (webhook retry)", incoming.update_id)
             return {"accepted": True, "duplicate": True, "update_id": incoming.update_id}
         task_id = app.add_async_task("telegram-update", {"update_id": incoming.update_id})
-        task = asyncio.create_task(self._process(incoming, data, task_id))
+        self._spawn(self._process(incoming, data, task_id))
+        return {"accepted": True, "update_id": incoming.update_id}
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
         self.tasks.add(task)  # keep a reference so the task is not garbage-collected mid-flight
         task.add_done_callback(self.tasks.discard)
-        return {"accepted": True, "update_id": incoming.update_id}
 
     async def _process(self, incoming: Incoming, data: dict, task_id: int) -> None:
         chat_id = incoming.chat_id
@@ -84,7 +87,8 @@ class Runtime:
     async def _route(self, incoming: Incoming, data: dict) -> None:
         deps, chat_id = self.deps, incoming.chat_id
         if incoming.kind is Kind.BUTTON:
-            await deps.chat.answer_button(incoming.callback_id)
+            # Only stops the spinner; never let it hold the tap back from its place in the queue.
+            self._spawn(deps.chat.answer_button(incoming.callback_id))
             parsed = parse_callback(incoming.callback_data)
         elif incoming.kind is Kind.TEXT and incoming.forwarded:
             # Someone else's words: never a command ("ship it" forwarded must not ship).
