@@ -1,6 +1,6 @@
 """One chat's journey: a request becomes an edit, checked, built and previewed; or an answer.
 
-`handle` is the whole per-update flow: parse, decide, act. Ship, undo and discard are in
+agent/app.py parses and routes each update; `dispatch` acts on it. Ship, undo and discard are in
 agent/shipping.py; they are deterministic and involve no model.
 """
 
@@ -80,7 +80,8 @@ class Progress:
 
 
 class Journey:
-    """Handles updates for any chat; the caller runs at most one per chat at a time."""
+    """Acts on parsed updates for any chat; agent/app.py runs at most one piece of work per chat
+    at a time (quick answers may run beside it and only read the chat's state)."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
