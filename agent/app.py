@@ -16,7 +16,7 @@ from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from agent import replies
+from agent import logs, replies, selfcheck
 from agent.intents import NO_PREVIEW, Intent, Parsed, parse_callback, parse_reply
 from agent.journey import Journey
 from agent.messages import clip, render
@@ -67,6 +67,7 @@ class Runtime:
 
     async def _process(self, incoming: Incoming, data: dict, task_id: int) -> None:
         chat_id = incoming.chat_id
+        logs.bind(chat=chat_id, update=incoming.update_id)  # on every log line of this task
         try:
             await self._route(incoming, data)
         except asyncio.CancelledError:
@@ -86,6 +87,11 @@ class Runtime:
 
     async def _route(self, incoming: Incoming, data: dict) -> None:
         deps, chat_id = self.deps, incoming.chat_id
+        if incoming.kind is Kind.TEXT and selfcheck.is_request(
+            incoming.text, chat_id, deps.settings.owner_chat_id
+        ):  # the owner's /selftest: answered out of turn, like any quick question
+            await selfcheck.run_and_report(deps, self.bot, render("selfcheck_reason_request"))
+            return
         if incoming.kind is Kind.BUTTON:
             # Only stops the spinner; never let it hold the tap back from its place in the queue.
             self._spawn(deps.chat.answer_button(incoming.callback_id))
@@ -190,8 +196,14 @@ async def _the_runtime() -> Runtime:
     locks per chat, and a chat's requests would run at the same time, out of order."""
     global _runtime
     if _runtime is None or (_runtime.done() and _runtime.exception() is not None):
-        _runtime = asyncio.ensure_future(_factory())
+        _runtime = asyncio.ensure_future(_build())
     return await asyncio.shield(_runtime)
+
+
+async def _build() -> Runtime:
+    runtime = await _factory()
+    selfcheck.start_in_background(app, runtime.journey.deps, runtime.bot)
+    return runtime
 
 
 @app.entrypoint

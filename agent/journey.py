@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import previews, replies, shipping
+from agent import logs, previews, replies, shipping
 from agent.chat import StatusCard
 from agent.coder import (
     CoderConfig,
@@ -212,6 +212,7 @@ class Journey:
             ) from exc
         base = state.pending.commit if state.pending else origin_main
         build_id = new_build_id()
+        logs.bind(request=build_id)
         await blocking(repo.start_branch, f"preview/{build_id}", base)
         try:
             config = load_repo_config(repo.path)
@@ -333,9 +334,12 @@ class Journey:
                 return result, summary
             if round_no == settings.fix_rounds:
                 break
+            # No git in the box: Shipit hands the model its own change to look at.
+            diff = await blocking(repo.change_diff, config.allowed_paths)
             fix = (
                 f"The checks (`{config.validate}`) failed after your change. Fix the change so they "
                 f"pass; do not weaken or skip the checks. Output:\n\n{result.output[-3000:]}"
+                f"\n\nYour change so far (from Shipit):\n\n{diff[-4000:]}"
             )
             run = await self._code(state, fix, repo.path, coder, card)
             summary = run.answer or summary

@@ -26,6 +26,11 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(name, f"expected a whole number, got {raw!r}") from exc
 
 
+def _optional_int(env: dict[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    return _int(env, name, 0) if raw else None
+
+
 def _float(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -80,6 +85,9 @@ class Settings:
     status_edit_interval_s: float
     telegram_timeout_s: float = 10.0  # one Bot API call's limit; then it is retried
     listen_fd: int | None = None  # an already-bound socket to serve on (the local stack)
+    owner_chat_id: int | None = None  # the owner's Telegram chat: self-check reports, /selftest
+    webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
+    deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -132,6 +140,9 @@ class Settings:
             listen_fd=_int(env, "SHIPIT_AGENT_LISTEN_FD", -1)
             if env.get("SHIPIT_AGENT_LISTEN_FD")
             else None,
+            owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
+            webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
+            deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),
         )
 
     @property

@@ -140,6 +140,10 @@ class Stack:
         if self.config.telegram_api_base is None:
             options = self.config.telegram_options
             self.telegram = start_emulator(self.config.token, port=self.port("telegram"), **options)
+        # Up before the agent (it only calls the relay per request), so the agent can be told
+        # the webhook URL its self-check expects Telegram to hold.
+        self.apigw = self._serve(apigw.create_app(), "apigw")
+        self.webhook_url = f"{self.apigw.url}/telegram"
         self.agent = AgentProcess(
             self._agent_env(model_env),
             listening_socket(self.port("agent")),
@@ -150,8 +154,6 @@ class Stack:
             agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN), "agentcore"
         )
         self._relay_env()
-        self.apigw = self._serve(apigw.create_app(), "apigw")
-        self.webhook_url = f"{self.apigw.url}/telegram"
         secret = self.config.webhook_secret
         if self.telegram is None:
             self.poller = UpdatePoller(
@@ -273,6 +275,8 @@ class Stack:
             "SHIPIT_SITE_DIR": str(self.site_dir),
             "SHIPIT_PUBLIC_URL": self.site.url,
             "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
+            # With the emulator the stack registers this URL; polling real Telegram has none.
+            **({"SHIPIT_WEBHOOK_URL": self.webhook_url} if self.telegram else {}),
             **model_env,
             **self.config.agent_env,
         }
