@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agent import app as app_module
 from agent import bot_profile, logs, secrets
-from agent.chat import Chat
+from agent.chat import Chat, make_bot
 from agent.commands import CommandRunner
 from agent.context import Deps
 from agent.guard.box import Box
@@ -78,10 +78,7 @@ def build_factory(settings: Settings, isolation: Isolation):
     secret_paths = tuple(p for p in (key_file, secrets.KEY_DIR) if p)
 
     async def factory() -> app_module.Runtime:
-        from telegram import Bot
-
-        api = settings.telegram_api_base
-        bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+        bot = make_bot(token, settings.telegram_api_base, settings.telegram_timeout_s)
         await bot.initialize()
         await bot_profile.set_up(bot, settings.workspace / "app" / "bot_profile.json")
         deps = Deps(
@@ -133,7 +130,12 @@ def main() -> None:
             "; ".join(isolation.why_not_stronger),
         )
     app_module.configure(build_factory(settings, isolation))
-    app_module.app.run(port=settings.port)
+    if settings.listen_fd is not None:
+        # The local stack binds the port and hands the socket over: no window for another
+        # process to take the port between choosing it and binding it.
+        app_module.app.run(fd=settings.listen_fd)
+    else:
+        app_module.app.run(port=settings.port)
 
 
 if __name__ == "__main__":

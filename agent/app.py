@@ -1,4 +1,10 @@
-"""The AgentCore Runtime entrypoint: accept an update at once, work on it in the background."""
+"""The AgentCore Runtime entrypoint: accept an update at once, work on it in the background.
+
+Routing: quick updates (help, status, stop, yes/no about a preview, buttons that need no work,
+edits, photos…) are answered at once, outside the chat's queue; work (change requests, ship,
+undo, discard) queues per chat, one at a time, and a queued item is acknowledged once.
+Redeliveries are dropped at accept time, before anything can answer them.
+"""
 
 from __future__ import annotations
 
@@ -8,90 +14,184 @@ from collections import defaultdict
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
+from telegram.error import TelegramError
 
-from agent import logs, selfcheck
-from agent.intents import Intent, parse_callback, parse_text
+from agent import logs, replies, selfcheck
+from agent.intents import NO_PREVIEW, Intent, Parsed, parse_callback, parse_reply
 from agent.journey import Journey
-from agent.messages import render
+from agent.messages import clip, render
+from agent.updates import Incoming, Kind, classify
 
 log = logging.getLogger(__name__)
 
 app = BedrockAgentCoreApp()
 
+WORK = (Intent.REQUEST, Intent.SHIP, Intent.UNDO, Intent.DISCARD, Intent.REDO, Intent.PHOTO)
+WORK += (Intent.RESTORE,)  # puts another version live: serialized like a ship
+SILENT = (Kind.MEMBERSHIP, Kind.IGNORED)  # blocked/unblocked, service messages: no reply
+
 
 class Runtime:
-    """Routes updates to chats: one at a time per chat, Stop handled out of turn."""
+    """Routes updates to chats: work one at a time per chat, everything else out of turn."""
 
     def __init__(self, journey: Journey, bot: Bot) -> None:
         self.journey = journey
         self.bot = bot
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.requests: dict[int, asyncio.Task] = {}  # a chat's running change request
+        self.running: dict[int, tuple[asyncio.Task, Parsed]] = {}  # a chat's current work
         self.tasks: set[asyncio.Task] = set()
 
+    @property
+    def deps(self):
+        return self.journey.deps
+
     def accept(self, data: dict) -> dict:
-        update = Update.de_json(data, self.bot)
-        if update is None or update.effective_chat is None:
-            return {"accepted": False, "reason": "no chat in update"}
-        task_id = app.add_async_task("telegram-update", {"update_id": update.update_id})
-        task = asyncio.create_task(self._process(update, task_id))
+        incoming = classify(data)
+        if incoming.kind in SILENT or incoming.chat_id is None:
+            log.info("update %s: %s, no reply", incoming.update_id, incoming.kind.value)
+            return {"accepted": False, "reason": incoming.kind.value}
+        # Dedupe here, not in the worker: a redelivery while the first copy still runs must
+        # not even be queued (it would be acknowledged as a new message).
+        if incoming.update_id is not None and not self.deps.store.first_delivery(
+            incoming.chat_id, incoming.update_id
+        ):
+            log.info("update %s already accepted (webhook retry)", incoming.update_id)
+            return {"accepted": True, "duplicate": True, "update_id": incoming.update_id}
+        task_id = app.add_async_task("telegram-update", {"update_id": incoming.update_id})
+        self._spawn(self._process(incoming, data, task_id))
+        return {"accepted": True, "update_id": incoming.update_id}
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
         self.tasks.add(task)  # keep a reference so the task is not garbage-collected mid-flight
         task.add_done_callback(self.tasks.discard)
-        return {"accepted": True, "update_id": update.update_id}
 
-    async def _process(self, update: Update, task_id: int) -> None:
-        chat_id = update.effective_chat.id
-        logs.bind(chat=chat_id, update=update.update_id)  # on every log line of this task
+    async def _process(self, incoming: Incoming, data: dict, task_id: int) -> None:
+        chat_id = incoming.chat_id
+        logs.bind(chat=chat_id, update=incoming.update_id)  # on every log line of this task
         try:
-            if self.journey.albums.absorb(update):
-                return  # a later photo of an album: it joins the request its first photo started
-            if self._is_selftest(update):
-                deps = self.journey.deps
-                await selfcheck.run_and_report(deps, self.bot, render("selfcheck_reason_request"))
-                return
-            if self._is_stop(update):
-                await self._stop(update, chat_id)
-                return
-            lock = self.locks[chat_id]
-            if lock.locked() and chat_id in self.requests and update.message is not None:
-                request = self.journey.deps.store.load_chat(chat_id).busy_request or ""
-                await self.journey.deps.chat.send(chat_id, render("busy", request=request))
-            async with lock:
-                self.requests[chat_id] = asyncio.current_task()
-                try:
-                    await self.journey.handle(update)
-                finally:
-                    self.requests.pop(chat_id, None)
+            await self._route(incoming, data)
         except asyncio.CancelledError:
             log.info("chat %s: request stopped", chat_id)
         except Exception:
-            log.exception("chat %s: update %s failed", chat_id, update.update_id)
+            log.exception("chat %s: update %s failed", chat_id, incoming.update_id)
+            await self._say_sorry(chat_id)
         finally:
             app.complete_async_task(task_id)
 
-    def _is_selftest(self, update: Update) -> bool:
-        text = update.message.text if update.message else None
-        owner = self.journey.deps.settings.owner_chat_id
-        return selfcheck.is_request(text, update.effective_chat.id, owner)
+    async def _say_sorry(self, chat_id: int) -> None:
+        """Whatever broke, the requester hears so (unless Telegram itself stays unreachable)."""
+        try:
+            await self.deps.chat.send(chat_id, render("unexpected"))
+        except Exception:
+            log.exception("chat %s: could not even say sorry", chat_id)
 
-    @staticmethod
-    def _is_stop(update: Update) -> bool:
-        if update.callback_query is not None:
-            return parse_callback(update.callback_query.data or "").intent is Intent.STOP
-        text = update.message.text if update.message else None
-        return bool(text) and parse_text(text).intent is Intent.STOP
-
-    async def _stop(self, update: Update, chat_id: int) -> None:
-        if update.callback_query is not None:
-            await self.journey.deps.chat.answer_button(update.callback_query.id, "Stopping…")
-        task = self.requests.get(chat_id)
-        if task is None:
-            await self.journey.deps.chat.send(chat_id, render("nothing_running"))
+    async def _route(self, incoming: Incoming, data: dict) -> None:
+        deps, chat_id = self.deps, incoming.chat_id
+        if incoming.kind is Kind.TEXT and selfcheck.is_request(
+            incoming.text, chat_id, deps.settings.owner_chat_id
+        ):  # the owner's /selftest: answered out of turn, like any quick question
+            await selfcheck.run_and_report(deps, self.bot, render("selfcheck_reason_request"))
             return
-        task.cancel()
+        if incoming.kind is Kind.BUTTON:
+            # Only stops the spinner; never let it hold the tap back from its place in the queue.
+            self._spawn(deps.chat.answer_button(incoming.callback_id))
+            parsed = parse_callback(incoming.callback_data)
+        elif incoming.kind is Kind.TEXT and incoming.forwarded:
+            # Someone else's words: never a command ("ship it" forwarded must not ship).
+            await deps.chat.send(chat_id, render("forwarded", request=clip(incoming.text, 200)))
+            parsed = Parsed(Intent.REQUEST, text=incoming.text.strip())
+        elif incoming.kind is Kind.TEXT:
+            pending = deps.store.load_chat(chat_id).pending
+            parsed = parse_reply(incoming.text, preview_waiting=pending is not None)
+            if parsed.intent in (Intent.SHIP, Intent.DISCARD):
+                # Pinned to the preview on screen now: a request still running may replace
+                # it, and a typed "ship it" must never ship a preview nobody has seen.
+                parsed = Parsed(parsed.intent, pending.id if pending else NO_PREVIEW)
+            elif parsed.intent is Intent.REQUEST and not parsed.text:
+                parsed = Parsed(Intent.HELP)  # only spaces: nothing to work on
+        elif incoming.kind is Kind.MEDIA and incoming.media == "photo":
+            # A photo (or an album, as one request) is a change request: it queues as work.
+            update = _parse(data, self.bot)
+            if update is None or self.journey.albums.absorb(update):
+                return  # a later photo of an album joins the request its first photo started
+            await self.journey.note_sender(deps.store.load_chat(chat_id), update)
+            await self._work(chat_id, Parsed(Intent.PHOTO), update)
+            return
+        else:
+            await replies.other_kind(deps, incoming)
+            return
+        update = _parse(data, self.bot)
+        await self.journey.note_sender(deps.store.load_chat(chat_id), update)
+        if parsed.intent is Intent.STOP:
+            await self._stop(chat_id)
+        elif parsed.intent in WORK:
+            await self._work(chat_id, parsed, update)
+        else:
+            state = deps.store.load_chat(chat_id)
+            if chat_id not in self.running:
+                await self.journey.close_out_restart(state)
+            await self.journey.dispatch(state, parsed, update)
+
+    async def _work(self, chat_id: int, parsed: Parsed, update: Update | None) -> None:
+        lock = self.locks[chat_id]
+        busy = lock.locked()
+        # Join the queue before anything else awaits: acknowledgements can finish in any order,
+        # and the work must still run in the order the messages came.
+        turn = asyncio.ensure_future(lock.acquire())
+        try:
+            if busy:
+                current = self.running.get(chat_id)
+                what = _describe(current[1]) if current else render("doing_request")
+                try:
+                    await self.deps.chat.send(
+                        chat_id, render("queued", request=_describe(parsed), current=what)
+                    )
+                except TelegramError:  # the work itself still runs, and answers when done
+                    log.warning("chat %s: could not acknowledge a queued message", chat_id)
+            await turn
+        except BaseException:
+            turn.cancel()
+            if turn.done() and not turn.cancelled():
+                lock.release()
+            raise
+        self.running[chat_id] = (asyncio.current_task(), parsed)
+        try:
+            state = self.deps.store.load_chat(chat_id)  # fresh: earlier work changed it
+            await self.journey.close_out_restart(state)
+            await self.journey.dispatch(state, parsed, update)
+        finally:
+            self.running.pop(chat_id, None)
+            lock.release()
+
+    async def _stop(self, chat_id: int) -> None:
+        current = self.running.get(chat_id)
+        if current is None:
+            await self.deps.chat.send(chat_id, render("nothing_running"))
+        elif current[1].intent is not Intent.REQUEST and current[1].intent is not Intent.REDO:
+            # Half a ship or undo is worse than a whole one: these finish in moments anyway.
+            await self.deps.chat.send(chat_id, render("cannot_stop", current=_describe(current[1])))
+        else:
+            current[0].cancel()
 
 
-_runtime: Runtime | None = None
+def _describe(parsed: Parsed) -> str:
+    """What a piece of work is, in the requester's words, short enough for one line."""
+    if parsed.intent is Intent.REQUEST and parsed.text:
+        return f"“{clip(parsed.text, 80)}”"
+    return render(f"doing_{parsed.intent.value}")
+
+
+def _parse(data: dict, bot: Bot) -> Update | None:
+    """The python-telegram-bot view of an update classify() accepted (None if it will not parse)."""
+    try:
+        return Update.de_json(data, bot)
+    except Exception:  # its fields were checked by classify; the journey copes without it
+        log.warning("update %s did not parse", data.get("update_id"))
+        return None
+
+
+_runtime: asyncio.Future | None = None  # the one Runtime, built by the first invocation
 _factory = None  # set by agent/__main__.py: builds the Runtime on the worker event loop
 
 
@@ -101,15 +201,27 @@ def configure(factory) -> None:
     _factory, _runtime = factory, None
 
 
+async def _the_runtime() -> Runtime:
+    """Built once even when the first updates arrive together: two Runtimes would mean two
+    locks per chat, and a chat's requests would run at the same time, out of order."""
+    global _runtime
+    if _runtime is None or (_runtime.done() and _runtime.exception() is not None):
+        _runtime = asyncio.ensure_future(_build())
+    return await asyncio.shield(_runtime)
+
+
+async def _build() -> Runtime:
+    runtime = await _factory()
+    selfcheck.start_in_background(app, runtime.journey.deps, runtime.bot)
+    return runtime
+
+
 @app.entrypoint
 async def invoke(payload, context):
     """AgentCore hands us {"update": <Telegram update>}; answer at once, work in the background."""
-    global _runtime
-    if _runtime is None:
-        _runtime = await _factory()
-        selfcheck.start_in_background(app, _runtime.journey.deps, _runtime.bot)
+    runtime = await _the_runtime()
     update = payload.get("update") if isinstance(payload, dict) else None
     if not isinstance(update, dict):
         return {"accepted": False, "reason": 'payload must be {"update": {...}}'}
     log.info("session %s: update %s", getattr(context, "session_id", None), update.get("update_id"))
-    return _runtime.accept(update)
+    return runtime.accept(update)

@@ -1,4 +1,9 @@
-"""Telegram out: messages, buttons and the live status card, through python-telegram-bot."""
+"""Telegram out: messages, buttons and the live status card, through python-telegram-bot.
+
+Every Bot API call is retried with backoff on timeouts, network errors and 5xx (PTB reports
+both as NetworkError), and waits out RetryAfter as long as Telegram asks. A retried send whose
+first attempt did reach Telegram can show twice; a lost reply is worse, so we accept that.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from telegram import (
     LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
 
 from agent.messages import TEXT_LIMIT
 
@@ -25,6 +31,24 @@ log = logging.getLogger(__name__)
 # (label, callback_data) or (label, callback_data, style), one button per row. Styles (Bot API
 # 9.4): "success" for the positive action, "danger" for destructive ones, "primary".
 Buttons = list[tuple[str, ...]]
+
+# Waits between attempts on timeouts and 5xx: about 30 s in all, inside Telegram's patience.
+BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+MAX_FLOOD_WAITS = 3  # RetryAfter waits per call; each as long as Telegram says
+
+
+def make_bot(token: str, api_base: str, timeout_s: float = 10.0) -> Bot:
+    """A Bot for `api_base` whose every request gives up after `timeout_s` (then we retry)."""
+    request = HTTPXRequest(
+        connection_pool_size=64,  # 20+ chats talk at once; a pool wait is a TimedOut too
+        read_timeout=timeout_s,
+        write_timeout=timeout_s,
+        connect_timeout=timeout_s,
+        pool_timeout=timeout_s,
+    )
+    return Bot(
+        token, base_url=f"{api_base}/bot", base_file_url=f"{api_base}/file/bot", request=request
+    )
 
 
 def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
@@ -59,8 +83,9 @@ def _parse_error(exc: BadRequest) -> bool:
 class Chat:
     """Sends and edits messages; honours Telegram's flood limits instead of failing."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, backoff_s: tuple[float, ...] = BACKOFF_S) -> None:
         self.bot = bot
+        self.backoff_s = backoff_s
 
     async def send(
         self,
@@ -92,11 +117,17 @@ class Chat:
         return message_id
 
     async def edit(
-        self, chat_id: int, message_id: int, html_text: str, buttons: Buttons | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        html_text: str,
+        buttons: Buttons | None = None,
+        wait_out_floods: bool = True,
     ) -> None:
         try:
             await self._call(
                 self.bot.edit_message_text,
+                wait_out_floods,
                 chat_id=chat_id,
                 message_id=message_id,
                 text=_split(html_text)[0],
@@ -115,10 +146,20 @@ class Chat:
                 self.bot.edit_message_reply_markup, chat_id=chat_id, message_id=message_id
             )
 
-    async def answer_button(self, callback_query_id: str, text: str | None = None) -> None:
-        # The button press may be older than Telegram keeps it; the reply still goes out.
+    async def delete(self, chat_id: int, message_id: int) -> None:
         with contextlib.suppress(BadRequest):
-            await self.bot.answer_callback_query(callback_query_id, text=text)
+            await self._call(self.bot.delete_message, chat_id=chat_id, message_id=message_id)
+
+    async def answer_button(self, callback_query_id: str, text: str | None = None) -> None:
+        # Only stops the spinner: the reply itself is a message. A lost answer costs nothing,
+        # so it is tried briefly and never holds the reply back.
+        with contextlib.suppress(TelegramError):
+            await self._call(
+                self.bot.answer_callback_query,
+                False,
+                callback_query_id=callback_query_id,
+                text=text,
+            )
 
     async def send_photos(self, chat_id: int, photos: list[tuple[bytes, str]]) -> list[int]:
         """One picture as a photo, several as one album (captions are plain text)."""
@@ -141,26 +182,35 @@ class Chat:
         return bytes(await file.download_as_bytearray()), file.file_path or ""
 
     async def typing(self, chat_id: int) -> None:
-        with contextlib.suppress(BadRequest, RetryAfter):
-            await self.bot.send_chat_action(chat_id, "typing")
+        with contextlib.suppress(TelegramError):
+            await self._call(self.bot.send_chat_action, False, chat_id=chat_id, action="typing")
 
-    async def _call(self, method, **kwargs):
-        """Call a Bot API method; wait out one RetryAfter; fall back to plain text on bad HTML."""
-        for attempt in range(2):
+    async def _call(self, method, wait_out_floods: bool = True, **kwargs):
+        """Call a Bot API method: retry timeouts, network errors and 5xx with backoff, wait out
+        RetryAfter (or raise it at once when `wait_out_floods` is False: the caller can skip the
+        call), and fall back to plain text when Telegram cannot parse our HTML."""
+        failures = floods = 0
+        while True:
             try:
                 return await method(**kwargs)
             except RetryAfter as exc:
-                if attempt:
+                floods += 1
+                if not wait_out_floods or floods > MAX_FLOOD_WAITS:
                     raise
                 delay = retry_seconds(exc)
                 log.warning("Telegram asked us to wait %s s", delay)
                 await asyncio.sleep(delay)
-            except BadRequest as exc:
+            except BadRequest as exc:  # a NetworkError subclass, but retrying cannot help
                 if not _parse_error(exc) or kwargs.get("parse_mode") is None:
                     raise
                 kwargs["text"] = _plain(kwargs["text"])
                 kwargs["parse_mode"] = None
-        raise AssertionError("unreachable")
+            except NetworkError as exc:  # TimedOut, connection errors, 5xx
+                if failures >= len(self.backoff_s):
+                    raise
+                log.warning("Telegram %s failed (%s); retrying", method.__name__, exc)
+                await asyncio.sleep(self.backoff_s[failures])
+                failures += 1
 
 
 def _split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -205,13 +255,17 @@ class StatusCard:
         if self.message_id is None:
             return
         now = time.monotonic()
-        if now < self._quiet_until or (not force and now - self._last_edit < self.min_interval_s):
+        # A forced edit (a phase change, the final state) goes out even while quiet.
+        if not force and (now < self._quiet_until or now - self._last_edit < self.min_interval_s):
             return
         text, buttons = self.render()
         try:
-            await self.chat.edit(self.chat_id, self.message_id, text, buttons)
+            # A flood wait would hold the whole request up: skip this edit and go quiet instead.
+            await self.chat.edit(
+                self.chat_id, self.message_id, text, buttons, wait_out_floods=not force
+            )
             self._last_edit = time.monotonic()
         except RetryAfter as exc:
             self._quiet_until = now + retry_seconds(exc)
-        except BadRequest as exc:
+        except TelegramError as exc:  # the card is a courtesy: its failure never fails work
             log.warning("status card edit failed: %s", exc.message)

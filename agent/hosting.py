@@ -125,9 +125,14 @@ class LocalHosting(_Urls):
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("1")
         staging = target.with_name(f".{build_id}.staging")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(folder, staging)
-        staging.rename(target)  # appears whole or not at all
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(folder, staging)
+            staging.rename(target)  # appears whole or not at all
+        except OSError as exc:  # a full disk, a read-only or broken site folder
+            raise HostingError(
+                build_id, f"could not write the build into the site folder ({exc.strerror})"
+            ) from exc
         return self.preview_url(build_id)
 
     def has_build(self, build_id: str) -> bool:

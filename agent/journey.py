@@ -1,6 +1,6 @@
 """One chat's journey: a request becomes an edit, checked, built and previewed; or an answer.
 
-`handle` is the whole per-update flow: parse, decide, act. Ship, undo and discard are in
+agent/app.py parses and routes each update; `dispatch` acts on it. Ship, undo and discard are in
 agent/shipping.py; they are deterministic and involve no model.
 """
 
@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from agent import budget, history, logs, owner, photos, screenshots, shipping, spend
+from agent import (
+    budget,
+    history,
+    logs,
+    owner,
+    photos,
+    previews,
+    replies,
+    screenshots,
+    shipping,
+    spend,
+)
 from agent.chat import StatusCard
 from agent.coder import (
     CoderConfig,
@@ -29,7 +40,7 @@ from agent.context import Deps, blocking, new_build_id
 from agent.deps_cache import InstallFailed
 from agent.guard.changes import ForbiddenChange, check_changes, snapshot
 from agent.hosting import HostingError
-from agent.intents import Intent, Parsed, button, parse_callback, parse_text
+from agent.intents import Intent, Parsed, button
 from agent.messages import Raw, clip, render
 from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
@@ -60,6 +71,7 @@ class Progress:
     failed: bool = False
     started: float = field(default_factory=time.monotonic)
     stop_data: str = ""
+    outcome: str = ""  # "", then "done", "stopped" or "failed": the card's final heading
 
     def render(self) -> tuple[str, list[tuple[str, str]] | None]:
         lines = []
@@ -68,10 +80,10 @@ class Progress:
             if i == self.phase:
                 name = "phase_failed" if self.failed else "phase_doing"
             lines.append(render(name, label=label))
-        finished = self.phase >= len(PHASES) or self.failed
+        finished = self.phase >= len(PHASES) or self.failed or bool(self.outcome)
         elapsed = f"{int(time.monotonic() - self.started)} s"
         text = render(
-            "working",
+            f"working_{self.outcome}" if self.outcome else "working",
             request=clip(self.request, 200),
             phases=Raw("\n".join(lines)),
             elapsed=elapsed,
@@ -80,48 +92,38 @@ class Progress:
 
 
 class Journey:
-    """Handles updates for any chat; the caller runs at most one per chat at a time."""
+    """Acts on parsed updates for any chat; agent/app.py runs at most one piece of work per chat
+    at a time (quick answers may run beside it and only read the chat's state)."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.albums = photos.Albums()  # app.py hands later album members to it
 
-    async def handle(self, update: Update) -> None:
-        deps = self.deps
-        chat_id = update.effective_chat.id
-        state = deps.store.load_chat(chat_id)
-        if state.seen(update.update_id):
-            log.info("update %s already handled (webhook retry)", update.update_id)
-            return
-        if state.busy_since is not None:
-            # Only a crash or restart leaves this set: the finally below always clears it.
-            await deps.chat.send(chat_id, render("restarted", request=state.busy_request or ""))
-            state.busy_since = state.busy_request = None
-        if update.effective_user is not None:
-            state.requester = update.effective_user.first_name or ""
-        deps.store.save_chat(state)
-        await owner.digest_if_due(deps)
+    async def note_sender(self, state: ChatState, update: Update | None) -> None:
+        """Who writes in this chat (for history and the owner), and the owner's daily digest."""
+        user = update.effective_user if update is not None else None
+        if user is not None and user.first_name and user.first_name != state.requester:
+            state.requester = user.first_name
+            self.deps.store.save_chat(state)
+        await owner.digest_if_due(self.deps)
 
-        if update.callback_query is not None:
-            await deps.chat.answer_button(update.callback_query.id)
-            parsed = parse_callback(update.callback_query.data or "")
-        elif update.message is not None and update.message.text:
-            parsed = parse_text(update.message.text)
-        elif update.message is not None and update.message.photo:
-            folder = deps.store.chat_dir(chat_id) / "photos"
-            caption, images = await photos.receive(deps.chat, self.albums, update.message, folder)
-            await self.request(state, photos.request_text(caption), images, caption)
+    async def close_out_restart(self, state: ChatState) -> None:
+        """Only a crash or restart leaves `busy_since` set: request()'s finally always clears it."""
+        if state.busy_since is None:
             return
-        else:
-            await deps.chat.send(chat_id, render("not_text"))
-            return
-        await self.dispatch(state, parsed, update)
+        await self.deps.chat.send(
+            state.chat_id, render("restarted", request=state.busy_request or "")
+        )
+        state.busy_since = state.busy_request = None
+        self.deps.store.save_chat(state)
 
-    async def dispatch(self, state: ChatState, parsed: Parsed, update: Update) -> None:
+    async def dispatch(self, state: ChatState, parsed: Parsed, update: Update | None) -> None:
+        """Act on one parsed update; agent/app.py decides which of these queue (see WORK)."""
         deps, chat_id = self.deps, state.chat_id
         match parsed.intent:
             case Intent.START:
-                name = update.effective_user.first_name if update.effective_user else "there"
+                user = update.effective_user if update else None
+                name = user.first_name if user and user.first_name else "there"
                 text = render("start", name=name, app=_app_name(deps.settings.repo_url))
                 if deps.settings.demo_model:
                     text = Raw(text + "\n\n" + render("demo_banner"))
@@ -129,13 +131,23 @@ class Journey:
             case Intent.HELP:
                 await deps.chat.send(chat_id, render("help"))
             case Intent.STATUS:
-                live = (
-                    deps.hosting.production_url
-                    if await blocking(deps.hosting.live_build)
-                    else "nothing yet"
-                )
-                pending = state.pending.url if state.pending else "nothing"
-                await deps.chat.send(chat_id, render("status", live=live, pending=pending))
+                await replies.status(deps, state)
+            case Intent.AFFIRM if state.pending:
+                await replies.confirm_ship(deps, state)
+            case Intent.NEGATE if state.pending:
+                await replies.ask_what_to_change(deps, state)
+            case Intent.AFFIRM:  # the preview went in the moment since the message came
+                await deps.chat.send(chat_id, render("nothing_to_ship"))
+            case Intent.NEGATE:
+                await deps.chat.send(chat_id, render("change_prompt"))
+            case Intent.UNKNOWN:
+                await replies.unknown_button(deps, state)
+            case Intent.REDO:
+                text = shipping.take_redo(state, parsed.preview_id)
+                if text is None:
+                    await deps.chat.send(chat_id, render("nothing_to_redo"))
+                else:
+                    await self.request(state, text)
             case Intent.SHIP:
                 await shipping.ship(deps, state, parsed.preview_id)
             case Intent.UNDO:
@@ -152,6 +164,12 @@ class Journey:
                 await history.restore(deps, state, parsed.preview_id)
             case Intent.COST:
                 await deps.chat.send(chat_id, await blocking(budget.cost_message, deps))
+            case Intent.PHOTO if update is not None and update.message is not None:
+                folder = deps.store.chat_dir(chat_id) / "photos"
+                caption, images = await photos.receive(
+                    deps.chat, self.albums, update.message, folder
+                )
+                await self.request(state, photos.request_text(caption), images, caption)
 
     async def request(self, state: ChatState, text: str, images=(), caption: str = "") -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
@@ -174,21 +192,23 @@ class Journey:
             async with _ticking(card):
                 preview = await self._make_preview(state, text, progress, card, images, caption)
         except RequestFailed as exc:
-            progress.failed = True
+            progress.failed, progress.outcome = True, "failed"
             await card.refresh(force=True)
             await deps.chat.send(chat_id, exc.message)
             await owner.failed(deps, state, text, exc.message)
             return
         except asyncio.CancelledError:
-            progress.failed = True
+            progress.outcome = "stopped"  # the phase it stopped in is not a failure
             await card.refresh(force=True)
             await deps.chat.send(chat_id, render("stopped", pending_note=pending_note))
             raise
         except Exception:
             log.exception("request failed")
-            progress.failed = True
+            progress.failed, progress.outcome = True, "failed"
             await card.refresh(force=True)
-            told = render("failed", pending_note=pending_note, reason="")
+            phase = PHASES[min(progress.phase, len(PHASES) - 1)].lower()
+            reason = render("failed_while", phase=phase)
+            told = render("failed", pending_note=pending_note, reason=reason)
             await deps.chat.send(chat_id, told)
             await owner.failed(deps, state, text, told)
             return
@@ -198,24 +218,9 @@ class Journey:
         if preview is None:
             return
         receipt_note = await screenshots.send_receipt(deps, chat_id, preview)
-        progress.phase = len(PHASES)
+        progress.phase, progress.outcome = len(PHASES), "done"
         await card.refresh(force=True)
-        old = state.pending
-        buttons = [
-            ("🚀 Ship it", button(Intent.SHIP, preview.id), "success"),
-            ("✏️ Change something", button(Intent.CHANGE, preview.id)),
-            ("🗑 Discard", button(Intent.DISCARD, preview.id), "danger"),
-        ]
-        text = Raw(self._preview_text(preview) + "\n" + receipt_note)
-        if preview.setup and preview.setup != state.told_setup:
-            text = Raw(text + "\n\n" + render("inferred_setup", notes=preview.setup))
-            state.told_setup = preview.setup
-        preview.message_id = await deps.chat.send(chat_id, text, buttons, link_preview=preview.url)
-        state.pending = preview
-        deps.store.save_chat(state)
-        if old is not None and old.message_id:
-            # The older preview can no longer be shipped: take its buttons away.
-            await deps.chat.drop_buttons(chat_id, old.message_id)
+        await previews.offer(deps, state, preview, note=receipt_note)
 
     async def _screened_ok(self, chat_id: int, text: str) -> bool:
         """Input screening (optional): a refusal, or an honest 'can't check now', loses nothing."""
@@ -229,14 +234,6 @@ class Journey:
             template = "screening_misconfigured"
         await self.deps.chat.send(chat_id, render(template))
         return False
-
-    def _preview_text(self, preview: Preview) -> str:
-        text = render(
-            "preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url
-        )
-        if not self.deps.isolation.boxed:
-            text = Raw(text + "\n\n" + render("unsandboxed_note"))
-        return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
 
     async def _make_preview(
         self, state: ChatState, text: str, progress: Progress, card, images=(), caption=""
@@ -279,7 +276,8 @@ class Journey:
         state.context_note = None
         deps.store.save_chat(state)
         if not self._changes(repo, config, before):
-            progress.phase = len(PHASES)  # finished: a question or an answer, no Stop button
+            # Finished: a question or an answer, no Stop button.
+            progress.phase, progress.outcome = len(PHASES), "done"
             await card.refresh(force=True)
             template = "question" if run.answer.rstrip().endswith("?") else "nothing_changed"
             await deps.chat.send(
@@ -313,7 +311,7 @@ class Journey:
                 config.screenshot_pages,
             )
         except HostingError as exc:
-            raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
+            raise RequestFailed(render("publish_failed", reason=exc.problem)) from exc
         finally:
             if built is not None:
                 release(built)

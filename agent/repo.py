@@ -44,6 +44,10 @@ class PushRejectedError(GitError):
     """origin refused the push (main moved, or no permission)."""
 
 
+class RebaseConflictError(GitError):
+    """The branch's commits do not apply cleanly on the new base (the rebase was undone)."""
+
+
 @dataclass
 class Repo:
     """One working clone of the target repo, owned by one chat."""
@@ -108,6 +112,14 @@ class Repo:
         ignored files too (node_modules, a planted .npmrc), so nothing a run left survives."""
         self.git("checkout", "--quiet", "--force", "-B", branch, base)
         self.git("clean", "-ffdxq")
+
+    def rebase(self, onto: str) -> None:
+        """Replay the checked-out branch's own commits on `onto`; on a conflict undo the attempt
+        (the work tree is left clean) and raise RebaseConflictError."""
+        proc = self._run(("rebase", "--quiet", "--no-autostash", onto), None)
+        if proc.returncode != 0:
+            self._run(("rebase", "--abort"), None)
+            raise RebaseConflictError(["rebase", onto], proc.returncode, proc.stdout + proc.stderr)
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")

@@ -87,6 +87,8 @@ class Settings:
     cache_dir: Path  # local disk, never the workspace mount: dependency installs
     npm_seed_cache: Path | None  # a warmed npm download cache installs start from
     install_offline: bool  # installs use only that cache, never the registry (tests, CI)
+    telegram_timeout_s: float = 10.0  # one Bot API call's limit; then it is retried
+    listen_fd: int | None = None  # an already-bound socket to serve on (the local stack)
     owner_chat_id: int | None = None  # the owner's Telegram chat: self-check reports, /selftest
     webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
     deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
@@ -149,6 +151,10 @@ class Settings:
             if env.get("SHIPIT_NPM_SEED_CACHE")
             else None,
             install_offline=env.get("SHIPIT_INSTALL_OFFLINE", "") == "1",
+            telegram_timeout_s=_float(env, "SHIPIT_TELEGRAM_TIMEOUT_S", 10.0),
+            listen_fd=_int(env, "SHIPIT_AGENT_LISTEN_FD", -1)
+            if env.get("SHIPIT_AGENT_LISTEN_FD")
+            else None,
             owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
             webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
             deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),

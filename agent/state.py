@@ -48,18 +48,27 @@ class ChatState:
     context_note: str | None = None
     requester: str = ""  # who writes in this chat (first name), for history and the owner
     told_setup: str = ""  # the worked-out setup last told to this chat (told once, and on change)
+    # A preview that clashed with a newer main: its request, for the "Redo it" button.
+    redo_preview: str | None = None
+    redo_request: str | None = None
 
     def seen(self, update_id: int, now: float | None = None) -> bool:
         """Record an update id; True when it was already handled (a webhook retry)."""
-        now = time.time() if now is None else now
-        self.seen_updates = {
-            k: t for k, t in self.seen_updates.items() if now - t < DEDUPE_WINDOW_S
-        }
-        key = str(update_id)
-        if key in self.seen_updates:
-            return True
-        self.seen_updates[key] = now
-        return False
+        self.seen_updates, again = record_update(self.seen_updates, update_id, now)
+        return again
+
+
+def record_update(
+    seen: dict[str, float], update_id: int, now: float | None = None
+) -> tuple[dict[str, float], bool]:
+    """Pure: the window after recording `update_id`, and whether it was already in it."""
+    now = time.time() if now is None else now
+    window = {k: t for k, t in seen.items() if now - t < DEDUPE_WINDOW_S}
+    key = str(update_id)
+    if key in window:
+        return window, True
+    window[key] = now
+    return window, False
 
 
 @dataclass
@@ -108,6 +117,19 @@ class StateStore:
 
     def save_chat(self, state: ChatState) -> None:
         write_json_atomic(self.chat_dir(state.chat_id) / "state.json", asdict(state))
+
+    def first_delivery(self, chat_id: int, update_id: int) -> bool:
+        """Record an update as accepted; False for a redelivery (a webhook retry).
+
+        Its own file, not the chat state: updates are accepted while a request holds (and
+        later saves) the chat state, which must not overwrite what was accepted meanwhile.
+        """
+        path = self.chat_dir(chat_id) / "seen.json"
+        seen = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        seen, again = record_update(seen, update_id)
+        if not again:
+            write_json_atomic(path, seen)
+        return not again
 
     @property
     def _releases_path(self) -> Path:

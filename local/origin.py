@@ -43,3 +43,17 @@ def origin_head(origin: Path, branch: str = "main") -> str:
 
 def origin_file(origin: Path, path: str, ref: str = "main") -> str:
     return _git("show", f"{ref}:{path}", cwd=origin)
+
+
+def push_change(origin: Path, path: str, old: str, new: str, message: str) -> str:
+    """Someone else changes main (replaces `old` by `new` in `path` and pushes); returns main."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "app"
+        _git("clone", "--quiet", str(origin), str(work), cwd=Path(tmp))
+        file = work / path
+        text = file.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {path}"
+        file.write_text(text.replace(old, new, 1), encoding="utf-8")
+        _git("commit", "--quiet", "-am", message, cwd=work)
+        _git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    return origin_head(origin)

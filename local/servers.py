@@ -1,4 +1,6 @@
-"""Loopback servers for the local stack and the tests: the agent's own helper, and free ports."""
+"""Loopback servers for the local stack and the tests: the agent's own helper, and listening
+sockets handed to child processes (bound here, so no other process can take the port between
+choosing it and binding it)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import socket
 from agent.loopback import LoopbackServer as ServerHandle
 from agent.loopback import serve_in_thread as _serve
 
-__all__ = ["ServerHandle", "free_port", "serve_in_thread"]
+__all__ = ["ServerHandle", "listening_socket", "serve_in_thread"]
 
 
 def serve_in_thread(app, port: int = 0, name: str = "server") -> ServerHandle:
@@ -15,8 +17,15 @@ def serve_in_thread(app, port: int = 0, name: str = "server") -> ServerHandle:
     return _serve(app, name=name, port=port)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (for child processes that bind their own socket)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def listening_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
+    """A bound, listening, inheritable socket (port 0 picks one) to pass to a child process.
+
+    Held by the parent for the child's whole life, so a restarted child serves the same port
+    and connections made meanwhile wait in the backlog instead of failing.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a fixed port survives restarts
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from local import agentcore_emulator, apigw, screenshot_service, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
-from local.servers import ServerHandle, free_port, serve_in_thread
+from local.servers import ServerHandle, listening_socket, serve_in_thread
 from local.telegram_emulator import RunningEmulator, start_emulator
 from local.telegram_poller import UpdatePoller
 
@@ -66,10 +67,13 @@ class StackConfig:
 
 
 class AgentProcess:
-    """The agent app as a child process, started with the container's own command."""
+    """The agent app as a child process, started with the container's own command, serving on
+    a socket this process bound and keeps (SHIPIT_AGENT_LISTEN_FD): restarts keep the port."""
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.env, self.port, self.log_path = env, port, log_path
+    def __init__(self, env: dict[str, str], sock: socket.socket, log_path: Path) -> None:
+        self.sock, self.port, self.log_path = sock, sock.getsockname()[1], log_path
+        fd = str(sock.fileno())
+        self.env = {**env, "SHIPIT_AGENT_PORT": str(self.port), "SHIPIT_AGENT_LISTEN_FD": fd}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -79,7 +83,14 @@ class AgentProcess:
     def start(self, timeout: float = 60.0) -> None:
         command = [sys.executable, *AGENT_START_COMMAND[1:]]
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            pass_fds=(self.sock.fileno(),),
+        )
         deadline = time.monotonic() + timeout
         # Readiness: the app answers /ping once it serves; bounded by a deadline, not a sleep.
         while time.monotonic() < deadline:
@@ -103,6 +114,10 @@ class AgentProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def close(self) -> None:
+        self.stop()
+        self.sock.close()
 
 
 class Stack:
@@ -146,9 +161,10 @@ class Stack:
         # the webhook URL its self-check expects Telegram to hold.
         self.apigw = self._serve(apigw.create_app(), "apigw")
         self.webhook_url = f"{self.apigw.url}/telegram"
-        agent_port = self.port("agent") or free_port()
         self.agent = AgentProcess(
-            self._agent_env(model_env, agent_port), agent_port, self.root / "agent.log"
+            self._agent_env(model_env),
+            listening_socket(self.port("agent")),
+            self.root / "agent.log",
         )
         self.agent.start()
         self.agentcore = self._serve(
@@ -229,7 +245,7 @@ class Stack:
         if self.poller:
             self.poller.stop()
         if self.agent:
-            self.agent.stop()
+            self.agent.close()
         if self.telegram:
             self.telegram.stop()
         for server in reversed(self._servers):
@@ -284,7 +300,7 @@ class Stack:
             **({"SHIPIT_DEMO_MODEL": "1"} if demo else {}),
         }
 
-    def _agent_env(self, model_env: dict[str, str], port: int) -> dict[str, str]:
+    def _agent_env(self, model_env: dict[str, str]) -> dict[str, str]:
         base = {k: os.environ[k] for k in ("PATH", "LANG", "SYSTEMROOT") if k in os.environ}
         return {
             **base,
@@ -304,7 +320,6 @@ class Stack:
                 {"SHIPIT_NPM_SEED_CACHE": str(seed)} if (seed := self.config.npm_seed_cache) else {}
             ),
             **({"SHIPIT_INSTALL_OFFLINE": "1"} if self.config.install_offline else {}),
-            "SHIPIT_AGENT_PORT": str(port),
             "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
             "SHIPIT_SCREENSHOT_URL": self.screenshots.url,
             # With the emulator the stack registers this URL; polling real Telegram has none.

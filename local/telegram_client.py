@@ -66,7 +66,7 @@ class EmulatorClient:
 
     def configure(self, **settings) -> dict:
         """rate_limit={"max_calls", "window", "retry_after"} or None, webhook_retry_delays=[...],
-        page_user={"id", "first_name"}."""
+        page_user={"id", "first_name"}, faults={"rate", "kinds", "hold_s", "seed"} or None."""
         return self._call("POST", "/_emulator/config", json=settings)
 
     # --- acting as the person ------------------------------------------------------------
@@ -102,6 +102,11 @@ class EmulatorClient:
         if resp.status_code != 200:
             raise EmulatorError(f"GET {photo_url} → {resp.status_code}")
         return resp.content
+
+    def send_update(self, chat_id: int, kind: str, obj: dict) -> dict:
+        """Any update kind from the chat's user: edited_message, my_chat_member, a photo…"""
+        body = {"kind": kind, "object": obj}
+        return self._call("POST", f"/_emulator/chats/{chat_id}/updates", json=body)
 
     def press_button(
         self,

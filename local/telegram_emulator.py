@@ -17,7 +17,11 @@ Test API (JSON; <chat_id> is the user's id in a private chat):
     GET  /_emulator/info                      bot, page user, webhook info, cursor
     POST /_emulator/config                    {"rate_limit": {"max_calls", "window",
                                               "retry_after"} | null, "webhook_retry_delays": [..],
-                                              "page_user": {"id", "first_name"}}
+                                              "page_user": {"id", "first_name"}, "faults":
+                                              {"rate", "kinds", "hold_s", "seed"} | null}
+                                              (faults: local/telegram_faults.py)
+    POST /_emulator/chats/<chat_id>/updates   {"kind": "edited_message"…, "object": {...}}: any
+                                              update kind, as the chat's user (tests)
     POST /_emulator/reset                     forget chats, updates, files, webhook, deliveries
     GET  /_emulator/chats                     chats with message counts
     POST /_emulator/chats/<chat_id>/messages  {"text", "user_id"?, "first_name"?, "last_name"?,
@@ -58,13 +62,14 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from local.servers import ServerHandle, serve_in_thread
 from local.telegram_client import EmulatorClient
 from local.telegram_content import format_text, image_size
+from local.telegram_faults import Faults
 from local.telegram_methods import (
     CAPTION_LIMIT,
     METHODS,
@@ -143,11 +148,18 @@ def create_app(
     state = EmulatorState(token, bot_username, bot_name, rate_limit, webhook_retry_delays)
     state.page_user = {"id": page_user_id, "first_name": page_user_name}  # who the page types as
 
+    state.faults = None
+
     async def call(method: str, params: dict):
         fn = METHODS.get(method.lower())
         if fn is None:
             raise ApiError(404, "Not Found")
         return await fn(state, params)
+
+    async def call_with_faults(method: str, params: dict):
+        if state.faults is not None:
+            await state.faults.maybe_fail(method)
+        return await call(method, params)
 
     state.on_webhook_reply = call
 
@@ -159,9 +171,11 @@ def create_app(
                 return _error(ApiError(404, "Not Found"))
             return _error(ApiError(401, "Unauthorized"))
         try:
-            result = await call(request.path_params["method"], await _params(request))
+            result = await call_with_faults(request.path_params["method"], await _params(request))
         except ApiError as exc:
             return _error(exc)
+        except ClientDisconnect:  # the bot gave up (its timeout) before it sent the whole body
+            return Response(status_code=499)
         return JSONResponse({"ok": True, "result": result})
 
     async def file_download(request: Request) -> Response:
@@ -188,6 +202,7 @@ def create_app(
                 "commands": state.commands,
                 "descriptions": state.descriptions,
                 "cursor": state.version,
+                "faults_injected": list(state.faults.injected) if state.faults else [],
             }
         )
 
@@ -199,6 +214,9 @@ def create_app(
                 state.rate_limit = RateLimit(**limit) if limit else None
             if "webhook_retry_delays" in body:
                 state.webhook_retry_delays = tuple(float(d) for d in body["webhook_retry_delays"])
+            if "faults" in body:
+                faults = body["faults"]
+                state.faults = Faults(**faults) if faults else None
             if body.get("page_user"):
                 state.page_user = {
                     "id": int(body["page_user"]["id"]),
@@ -272,6 +290,22 @@ def create_app(
         msg.media_group_id = str(body["media_group_id"]) if body.get("media_group_id") else None
         update = await state.push_update("message", msg.to_api(chat.api_chat()), chat_id)
         return JSONResponse({"update": update, "message": msg.to_view(), "cursor": state.version})
+
+    async def raw_update(request: Request) -> Response:
+        """Any update kind from the chat's user (edits, member changes, photos, odd fields)."""
+        try:
+            chat_id, body = chat_id_of(request), await request.json()
+            kind, obj = body["kind"], dict(body["object"])
+        except (ApiError, KeyError, TypeError, ValueError) as exc:
+            return _error(bad_request(f"want {{kind, object}}: {exc}"))
+        chat = state.chats.get(chat_id)
+        if chat is None:
+            chat = state.ensure_chat(chat_id, _user(body, chat_id, state))
+        obj.setdefault("from", chat.user)
+        obj.setdefault("chat", chat.api_chat())
+        obj.setdefault("date", int(time.time()))
+        update = await state.push_update(kind, obj, chat_id)
+        return JSONResponse({"update": update, "cursor": state.version})
 
     async def press_button(request: Request) -> Response:
         try:
@@ -361,6 +395,7 @@ def create_app(
         Route("/_emulator/chats/{chat_id}/messages", chat_messages, methods=["GET"]),
         Route("/_emulator/chats/{chat_id}/photos", user_photo, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/callbacks", press_button, methods=["POST"]),
+        Route("/_emulator/chats/{chat_id}/updates", raw_update, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/wait", chat_wait),
         Route("/_emulator/deliveries", deliveries),
         Route("/_emulator/files/{file_id}", page_file),

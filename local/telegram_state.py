@@ -390,6 +390,7 @@ class EmulatorState:
 
 
 def _chat_of(update: dict) -> int:
-    if "message" in update:
-        return update["message"]["chat"]["id"]
-    return update["callback_query"]["message"]["chat"]["id"]
+    if "callback_query" in update:
+        return update["callback_query"]["message"]["chat"]["id"]
+    obj = next(v for k, v in update.items() if k != "update_id")
+    return obj["chat"]["id"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
@@ -65,6 +67,34 @@ class Script:
             return self.tail
         step = self.steps.pop(0)
         return step(request) if callable(step) else step
+
+
+class PerChat:
+    """One Script per chat, chosen by the chat's clone in the CLI's working directory."""
+
+    def __init__(self, scripts: dict[int, Script]) -> None:
+        self.scripts = scripts
+
+    def __call__(self, request: dict) -> Turn:
+        match = re.search(r"/chats/(-?\d+)/repo", working_directory(request))
+        return self.scripts[int(match.group(1))](request)
+
+
+class Held:
+    """A model turn that waits until the test lets go: keeps a request running on purpose."""
+
+    def __init__(self, turn: Turn | None = None) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.turn = turn or say("Which colour would you like?")
+
+    def __call__(self, _request: dict) -> Turn:
+        self.entered.set()
+        self.release.wait(120)
+        return self.turn
+
+
+def bot_texts(tg, chat_id: int) -> list[str]:
+    return [m["text"] or "" for m in tg.bot_messages(chat_id)]
 
 
 @pytest.fixture

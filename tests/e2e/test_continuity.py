@@ -42,7 +42,8 @@ def test_follow_up_resumes_the_conversation_across_a_restart(start_stack):
     css = open_preview(url + "style.css").text
     assert "font-size: 1.5rem" in css and "width: 12rem" in css
     first_now = next(m for m in tg.messages(USER) if m["message_id"] == first["message_id"])
-    assert first_now["buttons"] == []
+    assert first_now["buttons"] == [] and not links(first_now)
+    assert "Replaced by a newer preview" in first_now["text"]
 
     # Shipping after the restart ships the newest preview, with both changes.
     tg.send_text(USER, "ship it")

@@ -124,3 +124,49 @@ def test_model_gets_repo_domain_rules_and_shipit_prompt_but_no_user_settings(sta
     assert "Fitting angles are 11.25, 22.5, 45 and 90 degrees" in sent  # the repo's CLAUDE.md
     assert "## Guardrails" in sent and "## Workflow" in sent  # prompts/system.md
     assert "USER-LEVEL-MEMORY-MARKER" not in sent
+
+
+def test_a_publish_failure_says_what_failed(start_stack):
+    stack = start_stack(Script(edit_session(*BIGGER)))
+    tg = stack.telegram.client()
+    # The site folder breaks: where builds go is now a plain file.
+    builds = stack.site_dir / "builds"
+    builds.rename(stack.site_dir / "builds-gone")
+    builds.write_text("not a folder")
+
+    tg.send_text(USER, "make the offset field bigger")
+    failure = tg.wait_for_text(USER, "couldn't publish the preview", timeout=90)
+
+    assert "could not write the build into the site folder" in failure["text"]
+    assert "Sorry, something went wrong" not in failure["text"]
+    card = tg.wait_for_text(USER, "Failed:", timeout=10)
+    assert card["text"].startswith("❌ Failed") and card["buttons"] == []
+
+
+def test_messages_read_right_card_done_live_note_and_status(start_stack):
+    stack = start_stack(Script(edit_session(*BIGGER, answer="Bigger now.")))
+    tg = stack.telegram.client()
+    tg.send_text(USER, "make the offset field bigger")
+    preview = preview_message(tg)
+    card = tg.wait_for_text(USER, "make the offset field bigger", timeout=10)
+    assert card["text"].startswith("✅ Done") and "Working on" not in card["text"]
+    assert card["buttons"] == []  # no Stop button once it is done
+
+    tg.send_text(USER, "status")
+    status = tg.wait_for_text(USER, "Waiting for you:", timeout=30)
+    assert "a preview of “make the offset field bigger”" in status["text"]
+    assert "as it was before" in status["text"]  # what is live, in words
+    assert [e["url"] for e in status["entities"] if e.get("url")] == [
+        f"{stack.site.url}/",
+        links(preview)[0],
+    ]
+
+    tg.send_text(USER, "ship it")
+    live = tg.wait_for_text(USER, "It's live", timeout=60)
+    texts = [m["text"] for m in tg.bot_messages(USER)]
+    assert not any("Putting it live" in t for t in texts)  # the note became "It's live"
+    assert live["edit_count"] == 1
+
+    tg.send_text(USER, "status")
+    tg.wait_for_text(USER, "the version with “make the offset field bigger”, put live", 30)
+    assert "nothing: no preview is waiting" in tg.bot_messages(USER)[-1]["text"]

@@ -29,6 +29,9 @@ def test_stop_ends_the_request_and_publishes_nothing(start_stack):
         tg.wait_for_text(USER, "Stopped. Nothing was published", timeout=30)
     finally:
         release.set()
+    card = next(m for m in tg.messages(USER) if m["message_id"] == card["message_id"])
+    assert card["text"].startswith("⏹ Stopped")  # stopped is not failed: no ❌ anywhere on it
+    assert "❌" not in card["text"] and card["buttons"] == []
 
     assert published_previews(stack) == []
     assert origin_head(stack.origin) == main_before

@@ -2,8 +2,9 @@
 
 import pytest
 from telegram import Bot
+from telegram.error import NetworkError
 
-from agent.chat import Chat, StatusCard
+from agent.chat import Chat, StatusCard, make_bot
 from agent.messages import render
 from local.telegram_emulator import start_emulator
 
@@ -78,3 +79,24 @@ async def test_status_card_is_quiet_within_the_edit_interval(emulator):
     assert client.bot_messages(USER)[0]["edit_count"] == 0
     await card.refresh(force=True)
     assert client.bot_messages(USER)[0]["text"] == "step 4"
+
+
+async def test_timeouts_5xx_and_floods_are_retried_and_nothing_is_lost_or_doubled(emulator):
+    running, client = emulator
+    kinds = ["timeout", "500", "502", "503", "429"]
+    client.configure(faults={"rate": 0.5, "kinds": kinds, "hold_s": 0.6, "seed": 1})
+    chat = Chat(make_bot(TOKEN, running.url, timeout_s=0.3), backoff_s=(0.05,) * 12)
+    for n in range(16):
+        await chat.send(USER, f"message {n}")
+    seen = {f["kind"] for f in client.info()["faults_injected"]}
+    assert {"timeout", "429"} <= seen and seen & {"500", "502", "503"}, seen
+    assert [m["text"] for m in client.bot_messages(USER)] == [f"message {n}" for n in range(16)]
+
+
+async def test_a_telegram_that_stays_down_raises_so_the_caller_can_tell(emulator):
+    running, client = emulator
+    client.configure(faults={"rate": 1.0, "kinds": ["502"]})
+    chat = Chat(make_bot(TOKEN, running.url), backoff_s=(0.01, 0.01))
+    with pytest.raises(NetworkError):
+        await chat.send(USER, "never arrives")
+    assert len(client.info()["faults_injected"]) == 3  # the first try and two retries

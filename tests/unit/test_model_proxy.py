@@ -228,14 +228,16 @@ def test_without_a_key_credentials_are_dropped_not_invented(serve, clean_env):
 
 
 def test_unreachable_upstream_is_a_502(clean_env):
-    with socket.socket() as s:  # a port nobody listens on once closed
+    # Bound but never listening, and held for the whole test: connections are refused, and no
+    # other process can start listening on the port meanwhile (closing it first would race).
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = Settings.from_env(
-        {"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}", "ANTHROPIC_API_KEY": "k"}
-    )
-    with ModelProxy.from_settings(settings) as proxy:
-        answer = httpx.post(f"{granted(proxy)}/v1/messages", json={})
+        settings = Settings.from_env(
+            {"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}", "ANTHROPIC_API_KEY": "k"}
+        )
+        with ModelProxy.from_settings(settings) as proxy:
+            answer = httpx.post(f"{granted(proxy)}/v1/messages", json={})
     assert answer.status_code == 502
     assert answer.json()["error"]["message"].startswith("upstream unreachable")
 

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from agent.repo import PushRejectedError, Repo
+from agent.repo import GIT_IDENTITY, PushRejectedError, RebaseConflictError, Repo
 from agent.secrets import DeployKey
 from local.origin import origin_head, seed_origin
 
@@ -110,3 +110,39 @@ def test_deploy_key_exists_only_during_network_calls(repo, tmp_path):
     assert seen and "-i" in seen[0][0] and len(seen[0][1]) == 1
     assert not list((tmp_path / "keys").glob("deploy_key.*"))
     assert oct((tmp_path / "keys").stat().st_mode & 0o777) == "0o700"
+
+
+_ENV = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp", **GIT_IDENTITY}
+
+
+def _commit(path, name, text, message):
+    (path / name).write_text(text)
+    subprocess.run(["git", "add", name], cwd=path, check=True)
+    subprocess.run(["git", "commit", "-qm", message], cwd=path, check=True, env=_ENV)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_rebase_replays_a_branch_on_a_moved_main_or_undoes_a_clash(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=work, check=True)
+    base = _commit(work, "a.txt", "one\ntwo\nthree\nfour\nfive\n", "base")
+    repo = Repo(path=work, url=str(work))
+    repo.start_branch("preview/x", base)
+    mine = _commit(work, "a.txt", "ONE\ntwo\nthree\nfour\nfive\n", "mine")
+    repo.start_branch("other", base)
+    theirs = _commit(work, "a.txt", "one\ntwo\nthree\nfour\nFIVE\n", "theirs")
+
+    repo.start_branch("preview/y", mine)
+    repo.rebase(theirs)
+    assert (work / "a.txt").read_text() == "ONE\ntwo\nthree\nfour\nFIVE\n"
+    assert repo.is_ancestor(theirs, repo.head())
+
+    repo.start_branch("clashing", base)
+    clash = _commit(work, "a.txt", "uno\ntwo\nthree\nfour\nfive\n", "clash")
+    repo.start_branch("preview/z", mine)
+    with pytest.raises(RebaseConflictError):
+        repo.rebase(clash)
+    assert repo.head() == mine and repo.changed_files() == []  # undone, work tree clean
