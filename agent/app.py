@@ -9,9 +9,11 @@ from collections import defaultdict
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
 
+from agent import lifecycle_calls, recovery
 from agent.intents import Intent, parse_callback, parse_text
 from agent.journey import Journey
 from agent.messages import render
+from agent.state import request_id_for
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,13 @@ class Runtime:
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.requests: dict[int, asyncio.Task] = {}  # a chat's running change request
         self.tasks: set[asyncio.Task] = set()
+        self.inflight: set[tuple[int, int]] = set()  # (chat, update) accepted, not yet finished
+
+    def in_flight(self, chat_id: int, update_id: int) -> bool:
+        return (chat_id, update_id) in self.inflight
+
+    def running(self, chat_id: int) -> bool:
+        return chat_id in self.requests
 
     def accept(self, data: dict) -> dict:
         update = Update.de_json(data, self.bot)
@@ -36,7 +45,13 @@ class Runtime:
         task = asyncio.create_task(self._process(update, task_id))
         self.tasks.add(task)  # keep a reference so the task is not garbage-collected mid-flight
         task.add_done_callback(self.tasks.discard)
-        return {"accepted": True, "update_id": update.update_id}
+        self.inflight.add((update.effective_chat.id, update.update_id))
+        answer = {"accepted": True, "update_id": update.update_id}
+        text = update.message.text if update.message else None
+        if isinstance(text, str) and text and parse_text(text).intent is Intent.REQUEST:
+            # Told to the lifecycle (relay/lifecycle.py), which supervises the request.
+            answer |= {"started": "request", "request_id": request_id_for(update.update_id)}
+        return answer
 
     async def _process(self, update: Update, task_id: int) -> None:
         chat_id = update.effective_chat.id
@@ -59,6 +74,7 @@ class Runtime:
         except Exception:
             log.exception("chat %s: update %s failed", chat_id, update.update_id)
         finally:
+            self.inflight.discard((chat_id, update.update_id))
             app.complete_async_task(task_id)
 
     @staticmethod
@@ -80,6 +96,7 @@ class Runtime:
 
 _runtime: Runtime | None = None
 _factory = None  # set by agent/__main__.py: builds the Runtime on the worker event loop
+_starting = asyncio.Lock()  # the first invocations wait for one build and one recovery
 
 
 def configure(factory) -> None:
@@ -93,7 +110,18 @@ async def invoke(payload, context):
     """AgentCore hands us {"update": <Telegram update>}; answer at once, work in the background."""
     global _runtime
     if _runtime is None:
-        _runtime = await _factory()
+        async with _starting:
+            if _runtime is None:
+                runtime = await _factory()
+                await recovery.close_out(runtime.journey.deps)  # crash honesty, before any work
+                _runtime = runtime
+    if isinstance(payload, dict) and "lifecycle" in payload:
+        try:
+            return await lifecycle_calls.answer(
+                _runtime.journey.deps, _runtime, payload["lifecycle"]
+            )
+        except lifecycle_calls.BadCall as exc:
+            return {"error": str(exc)}
     update = payload.get("update") if isinstance(payload, dict) else None
     if not isinstance(update, dict):
         return {"accepted": False, "reason": 'payload must be {"update": {...}}'}

@@ -25,7 +25,7 @@ from agent.messages import Raw, clip, render
 from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
-from agent.state import ChatState, Preview
+from agent.state import ChatState, Preview, request_id_for
 from agent.verify import ForbiddenChange, check_changes
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,9 @@ class Journey:
             case Intent.CHANGE:
                 await deps.chat.send(chat_id, render("change_prompt"))
             case Intent.REQUEST:
-                await self.request(state, parsed.text)
+                await self.request(state, parsed.text, request_id_for(update.update_id))
 
-    async def request(self, state: ChatState, text: str) -> None:
+    async def request(self, state: ChatState, text: str, request_id: str = "") -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
         if deps.screen is not None and not await self._screened_ok(chat_id, text):
@@ -139,6 +139,7 @@ class Journey:
         card = StatusCard(deps.chat, chat_id, progress.render, deps.settings.status_edit_interval_s)
         await card.show()
         state.busy_since, state.busy_request = time.time(), text
+        state.busy_id, state.busy_card_id = request_id or None, card.message_id or 0
         deps.store.save_chat(state)
         pending_note = render("pending_note") if state.pending else ""
         try:
@@ -162,6 +163,7 @@ class Journey:
             return
         finally:
             state.busy_since = state.busy_request = None
+            state.busy_id, state.busy_card_id = None, 0
             deps.store.save_chat(state)
         if preview is None:
             return
@@ -268,6 +270,7 @@ class Journey:
             request=text,
             created_at=time.time(),
             checks=describe_checks(checks[0]),
+            request_id=state.busy_id or "",
         )
 
     async def _code(self, state: ChatState, prompt: str, repo, coder: CoderConfig, card):

@@ -30,6 +30,8 @@ class Preview:
     created_at: float
     checks: str = ""
     message_id: int = 0  # the preview message, so its buttons can be removed once it is stale
+    request_id: str = ""  # the request that made it (request_id_for), for the lifecycle's calls
+    reminded: bool = False  # the lifecycle's reminder went out (at most once)
 
 
 @dataclass
@@ -44,6 +46,10 @@ class ChatState:
     busy_request: str | None = None
     # Told to Claude with the next request: what happened outside the conversation (ship, undo).
     context_note: str | None = None
+    # The running request's id and status card, so a crash can be closed out (agent/recovery.py).
+    busy_id: str | None = None
+    busy_card_id: int = 0
+    interrupted_id: str | None = None  # the last request recovery closed out (told once)
 
     def seen(self, update_id: int, now: float | None = None) -> bool:
         """Record an update id; True when it was already handled (a webhook retry)."""
@@ -56,6 +62,11 @@ class ChatState:
             return True
         self.seen_updates[key] = now
         return False
+
+
+def request_id_for(update_id: int) -> str:
+    """The id of the change request an update starts (what the lifecycle supervises)."""
+    return f"u{update_id}"
 
 
 @dataclass

@@ -9,8 +9,10 @@ Tests build the same Stack with a scripted model; `python -m local` builds it wi
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from agent.repo import Repo
 from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
 from agent.tool_env import command_env
-from local import agentcore_emulator, apigw, site_server
+from local import agentcore_emulator, apigw, lambda_emulator, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
@@ -32,6 +34,7 @@ from local.telegram_emulator import RunningEmulator, start_emulator
 from local.telegram_poller import UpdatePoller
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/shipit-local"
+LIFECYCLE_ARN = "arn:aws:lambda:us-east-1:000000000000:function:shipit-lifecycle:live"
 
 
 @dataclass
@@ -53,6 +56,8 @@ class StackConfig:
     # A real Bot API (e.g. https://api.telegram.org): no emulator; updates are polled and
     # delivered to the local webhook (local/telegram_poller.py). None runs the emulator.
     telegram_api_base: str | None = None
+    # Lifecycle settings (relay/settings.py); locally the supervisor polls every few seconds.
+    lifecycle_env: dict[str, str] = field(default_factory=lambda: {"SHIPIT_SUPERVISE_POLL_S": "3"})
 
 
 class AgentProcess:
@@ -85,6 +90,16 @@ class AgentProcess:
     def ping(self) -> dict:
         return httpx.get(f"{self.url}/ping", timeout=5).json()
 
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a recycled session ends it: no clean-up runs."""
+        if self.alive:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -111,6 +126,8 @@ class Stack:
         self.telegram: RunningEmulator | None = None
         self.poller: UpdatePoller | None = None
         self.agent: AgentProcess | None = None
+        self.lifecycle: lambda_emulator.LifecycleHost | None = None
+        self._revive_lock = threading.Lock()
 
     def port(self, name: str) -> int:
         return self.config.ports.get(name, 0)
@@ -131,9 +148,11 @@ class Stack:
         )
         self.agent.start()
         self.agentcore = self._serve(
-            agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN), "agentcore"
+            agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN, revive=self._revive_agent),
+            "agentcore",
         )
         self._relay_env()
+        self._start_lifecycle()
         self.apigw = self._serve(apigw.create_app(), "apigw")
         self.webhook_url = f"{self.apigw.url}/telegram"
         secret = self.config.webhook_secret
@@ -174,6 +193,27 @@ class Stack:
             hosting.publish(build_id, repo.path / config.output)
         hosting.promote(build_id)
 
+    def _revive_agent(self) -> None:
+        """A dead agent is started again on the next invocation, as AgentCore starts a session."""
+        with self._revive_lock:
+            if not self.agent.alive:
+                self.agent.start()
+
+    def _start_lifecycle(self) -> None:
+        """The real relay/lifecycle.py on the SDK's local runner (local/lambda_emulator.py)."""
+        from relay import lifecycle
+
+        self.lifecycle = lambda_emulator.start_lifecycle_host(LIFECYCLE_ARN, lifecycle.handler)
+        values = {
+            "AWS_ENDPOINT_URL_LAMBDA": self.lifecycle.url,
+            "SHIPIT_LIFECYCLE_FUNCTION_ARN": LIFECYCLE_ARN,
+            "SHIPIT_BOT_TOKEN": self.config.token,
+            "SHIPIT_TELEGRAM_API_BASE": self.telegram_api,
+            **self.config.lifecycle_env,
+        }
+        self._set_env(values)
+        lifecycle._client = None  # a previous stack's AgentCore endpoint must not linger
+
     def restart_agent(self) -> None:
         """Stop the agent process and start a new one on the same port and workspace."""
         self.agent.stop()
@@ -182,6 +222,8 @@ class Stack:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        if self.lifecycle:
+            self.lifecycle.stop()
         if self.agent:
             self.agent.stop()
         if self.telegram:
@@ -265,15 +307,18 @@ class Stack:
         values = {
             "SHIPIT_WEBHOOK_SECRET": self.config.webhook_secret,
             "SHIPIT_ALLOWED_USER_IDS": ",".join(map(str, self.config.allowed_user_ids)),
-            "SHIPIT_AGENT_RUNTIME_ARN": RUNTIME_ARN,
+            "SHIPIT_AGENT_RUNTIME_ARN": RUNTIME_ARN,  # read by the lifecycle
             "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.agentcore.url,
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
         }
+        self._set_env(values)
+        settings.reset_cache()
+        handler._reset_for_tests()
+
+    def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
-        settings.reset_cache()
-        handler._reset_for_tests()

@@ -196,12 +196,15 @@ def _say(context: DurableContext, settings, chat: int, template: str, name: str)
     context.step(lambda _step: tell(settings, chat, template), name=name)
 
 
-def supervise(context: DurableContext, settings, session: str, chat: int, request_id: str) -> dict:
+def supervise(
+    context: DurableContext, settings, session: str, chat: int, request_id: str, prefix: str = ""
+) -> dict:
     """Poll the request until it is no longer running; its last status."""
     call = {"lifecycle": {"op": "status", "chat_id": chat, "request_id": request_id}}
     for i in range(poll_count(settings)):
-        context.wait(Duration.from_seconds(settings.supervise_poll_s), name=f"poll-wait-{i}")
-        status = _deliver(context, settings, session, f"poll-{i}", call)
+        wait = Duration.from_seconds(settings.supervise_poll_s)
+        context.wait(wait, name=f"{prefix}poll-wait-{i}")
+        status = _deliver(context, settings, session, f"{prefix}poll-{i}", call)
         if "unreachable" in status:
             return {"state": "unreachable"}
         if status.get("state") != "running":
@@ -211,21 +214,18 @@ def supervise(context: DurableContext, settings, session: str, chat: int, reques
 
 def preview_wait(context: DurableContext, settings, session: str, chat: int, preview_id: str):
     """Remind once, then expire; each call does nothing if the preview is gone."""
-    call = {"chat_id": chat, "preview_id": preview_id}
+    later = settings.expire_after_s - settings.remind_after_s
+    base = {"chat_id": chat, "preview_id": preview_id}
+    remind = {"op": "remind", **base, "expires_in_s": later}
+    expire = {"op": "expire", **base, "waited_s": settings.expire_after_s}
     context.wait(Duration.from_seconds(settings.remind_after_s), name="remind-wait")
-    reminded = _deliver(
-        context, settings, session, "remind", {"lifecycle": {"op": "remind", **call}}
-    )
+    reminded = _deliver(context, settings, session, "remind", {"lifecycle": remind})
     if reminded.get("state") != "waiting":
         return {"outcome": "preview-settled", "at": "remind"}
-    later = settings.expire_after_s - settings.remind_after_s
     context.wait(Duration.from_seconds(later), name="expire-wait")
-    expired = _deliver(
-        context, settings, session, "expire", {"lifecycle": {"op": "expire", **call}}
-    )
-    return {
-        "outcome": "preview-expired" if expired.get("state") == "expired" else "preview-settled"
-    }
+    expired = _deliver(context, settings, session, "expire", {"lifecycle": expire})
+    settled = expired.get("state") == "expired"
+    return {"outcome": "preview-expired" if settled else "preview-settled"}
 
 
 def run(event: dict, context: DurableContext, settings: LifecycleSettings) -> dict:
@@ -237,7 +237,15 @@ def run(event: dict, context: DurableContext, settings: LifecycleSettings) -> di
         return {"outcome": "unreachable"}
     if answer.get("started") != "request":
         return {"outcome": "delivered"}
-    status = supervise(context, settings, session, chat, str(answer["request_id"]))
+    request_id = str(answer["request_id"])
+    status = supervise(context, settings, session, chat, request_id)
+    if status.get("state") == "lost":
+        # The agent died before it even read the update: resume by delivering it once more.
+        again = _deliver(context, settings, session, "redeliver", {"update": update})
+        if again.get("started") == "request":
+            status = supervise(context, settings, session, chat, request_id, prefix="again-")
+        elif "unreachable" in again:
+            status = {"state": "unreachable"}
     state = status.get("state")
     if state in ("unreachable", "overdue", "lost"):
         # The agent cannot say it (unreachable), or lost the request without closing it out.

@@ -210,6 +210,22 @@ def test_a_session_that_never_comes_back_is_reported_by_the_lifecycle(env, monke
     assert bot_texts(telegram) == [text("lifecycle_lost")]
 
 
+def test_an_update_lost_before_it_was_read_is_delivered_again(env):
+    agent, telegram = env
+
+    def answer(payload, n):
+        if "update" in payload:
+            return started(payload, n)
+        if n == 2:
+            return 200, {"state": "lost"}  # a new process never saw the update
+        return 200, {"state": "done"}
+
+    agent.answer = answer
+    assert output(run()) == {"outcome": "done"}
+    assert agent.ops() == ["update", "status", "update", "status"]
+    assert bot_texts(telegram) == []
+
+
 def _waiting(after_remind: str):
     def answer(payload, n):
         first = started(payload, n)
@@ -231,7 +247,14 @@ def test_a_waiting_preview_is_reminded_then_expired(env):
     result = run()
     assert output(result) == {"outcome": "preview-expired"}
     assert agent.ops() == ["update", "status", "remind", "expire"]
-    assert agent.calls[2]["lifecycle"] == {"op": "remind", "chat_id": CHAT, "preview_id": "p1"}
+    six_days = 6 * 86400
+    assert agent.calls[2]["lifecycle"] == {
+        "op": "remind",
+        "chat_id": CHAT,
+        "preview_id": "p1",
+        "expires_in_s": six_days,
+    }
+    assert agent.calls[3]["lifecycle"]["waited_s"] == 7 * 86400
     assert result.get_wait("remind-wait") is not None
     assert result.get_wait("expire-wait") is not None
 
