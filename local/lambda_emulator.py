@@ -146,7 +146,9 @@ def create_app(emulator: LambdaEmulator) -> Starlette:
 
     async def forward(request: Request) -> Response:
         # The durable-execution APIs (checkpoint, state, history, callbacks) live on the runner.
-        url = f"{emulator.runner_url}{request.url.path}"
+        # Still percent-encoded: execution ARNs hold "/" that must stay inside one segment.
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        url = f"{emulator.runner_url}{raw.decode('latin-1')}"
         headers = {"content-type": request.headers.get("content-type", "application/json")}
         body = await request.body()
         answer = await run_in_threadpool(
