@@ -9,9 +9,10 @@ from constructs import Construct
 
 from infra.config import ShipitConfig
 from infra.hosting import Hosting
+from infra.lifecycle import Lifecycle
 from infra.nag import acknowledge
 from infra.network import Network
-from infra.relay import Relay
+from infra.relay import Relay, relay_code
 from infra.runtime import AgentRuntime
 from infra.webhook import WebhookRegistration
 from infra.workspace import Workspace
@@ -129,10 +130,15 @@ class ShipitStack(Stack):
             max_turns=max_turns.value_as_string,
             max_budget_usd=max_budget.value_as_string,
         )
+        code = relay_code()
+        lifecycle = Lifecycle(
+            self, "Lifecycle", code=code, runtime=agent.runtime, bot_token=bot_token
+        )
         relay = Relay(
             self,
             "Relay",
-            runtime=agent.runtime,
+            code=code,
+            lifecycle=lifecycle,
             webhook_secret=webhook_secret,
             allowed_user_ids=allowed_user_ids.value_as_string,
         )
