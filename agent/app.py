@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
-from telegram import Bot, Update
 
 from agent import lifecycle_calls, recovery
 from agent.intents import Intent, parse_callback, parse_text
-from agent.journey import Journey
 from agent.messages import render
 from agent.state import request_id_for
+
+if TYPE_CHECKING:  # the journey and telegram load with the Runtime, after /ping answers
+    from telegram import Bot, Update
+
+    from agent.journey import Journey
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,8 @@ class Runtime:
         return chat_id in self.requests
 
     def accept(self, data: dict) -> dict:
+        from telegram import Update
+
         update = Update.de_json(data, self.bot)
         if update is None or update.effective_chat is None:
             return {"accepted": False, "reason": "no chat in update"}

@@ -11,12 +11,12 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telegram import Update
 
 from agent import shipping
 from agent.chat import StatusCard
-from agent.coder import CoderConfig, CoderError, CoderLimitError, coder_config, run_coder
 from agent.commands import CommandResult, describe_checks
 from agent.context import Deps, blocking, new_build_id
 from agent.hosting import HostingError
@@ -27,6 +27,9 @@ from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview, request_id_for
 from agent.verify import ForbiddenChange, check_changes
+
+if TYPE_CHECKING:
+    from agent.coder import CoderConfig
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +280,10 @@ class Journey:
         async def on_tool(_name, _input):
             await card.refresh()
 
+        # Imported here, not at the top: the SDK costs ~0.6-1 s to import, and the status card
+        # must not wait for it (bench/lifecycle_bench.py measures start → first card).
+        from agent.coder import CoderError, CoderLimitError, run_coder
+
         try:
             run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
         except CoderLimitError as exc:
@@ -344,6 +351,8 @@ class Journey:
         return result
 
     def _coder_config(self, repo, config: RepoConfig) -> CoderConfig:
+        from agent.coder import coder_config  # lazily: see _code
+
         deps = self.deps
         return coder_config(
             repo, config, deps.cli_env, deps.cli_wrapper, deps.secret_paths, deps.settings

@@ -18,10 +18,12 @@ module adds exactly those two things Lambda does in AWS:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,16 @@ def _qualifier(function: str) -> tuple[str, str] | None:
 
 def create_app(emulator: LambdaEmulator) -> Starlette:
     client = httpx.Client(timeout=httpx.Timeout(120.0, connect=5.0))
+    # Handlers get their own threads, as each Lambda invocation gets its own sandbox: a handler
+    # blocked on a slow runtime call must not hold up the relay's Invoke or the checkpoints.
+    handlers = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lifecycle")
+    forwarding: list[httpx.AsyncClient] = []
+
+    def async_client() -> httpx.AsyncClient:
+        # Made on first use inside the serving loop, and kept: one per app.
+        if not forwarding:
+            forwarding.append(httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=5.0)))
+        return forwarding[0]
 
     def start(function: str, name: str, payload: bytes) -> Response:
         unqualified, qualifier = _qualifier(function) or ("", "")
@@ -123,7 +135,8 @@ def create_app(emulator: LambdaEmulator) -> Starlette:
                 timeout_ms=900_000,
             )
             try:
-                result = await run_in_threadpool(emulator.handler, event, context)
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(handlers, emulator.handler, event, context)
             except Exception as exc:  # Lambda reports an unhandled error as a function error
                 log.exception("lifecycle handler raised")
                 body = {"errorMessage": str(exc), "errorType": type(exc).__name__}
@@ -151,13 +164,8 @@ def create_app(emulator: LambdaEmulator) -> Starlette:
         url = f"{emulator.runner_url}{raw.decode('latin-1')}"
         headers = {"content-type": request.headers.get("content-type", "application/json")}
         body = await request.body()
-        answer = await run_in_threadpool(
-            client.request,
-            request.method,
-            url,
-            params=dict(request.query_params),
-            content=body,
-            headers=headers,
+        answer = await async_client().request(
+            request.method, url, params=dict(request.query_params), content=body, headers=headers
         )
         keep = {k: v for k, v in answer.headers.items() if k.lower().startswith("x-amz")}
         return Response(answer.content, answer.status_code, headers=keep,
@@ -205,16 +213,20 @@ def start_lifecycle_host(
     AWS credentials (any values) and the region must be in the environment: the runner signs
     its Invoke calls like any boto3 client.
     """
+    import boto3
     from aws_durable_execution_sdk_python.lambda_service import LambdaClient
     from aws_durable_execution_sdk_python_testing.runner import WebRunner, WebRunnerConfig
     from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 
     from local.servers import serve_in_thread
 
-    # The SDK caches its checkpoint client per process; a previous stack's endpoint must go.
-    LambdaClient._cached_boto_client = None
     emulator = LambdaEmulator(function_arn, handler)
     handle = serve_in_thread(create_app(emulator), name="lambda")
+    # The SDK caches one checkpoint client per process: point it here explicitly, so it can
+    # never reach a real endpoint whatever the environment says.
+    LambdaClient._cached_boto_client = boto3.session.Session().client(
+        "lambda", endpoint_url=handle.url, region_name=region
+    )
     config = WebRunnerConfig(
         web_service=WebServiceConfig(host="127.0.0.1", port=0, log_level=logging.WARNING),
         lambda_endpoint=handle.url,
@@ -227,3 +239,26 @@ def start_lifecycle_host(
     thread.start()
     emulator.runner_url = f"http://127.0.0.1:{port}"
     return LifecycleHost(handle.url, emulator, runner, handle, thread)
+
+
+def main() -> None:
+    """`python -m local.lambda_emulator FUNCTION_ARN`: serve relay/lifecycle.py in its own process.
+
+    Prints the endpoint URL on one line, then serves until stdin closes (so a parent that dies
+    takes it along). Lambda runs the function apart from its caller; so does this.
+    """
+    import sys
+
+    from relay import lifecycle
+
+    logging.basicConfig(level=logging.WARNING)
+    host = start_lifecycle_host(sys.argv[1], lifecycle.handler)
+    print(host.url, flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        host.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -66,6 +66,7 @@ class AgentProcess:
     def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
         self.env, self.port, self.log_path = env, port, log_path
         self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0  # time.monotonic() of the last start (bench/lifecycle_bench.py)
 
     @property
     def url(self) -> str:
@@ -74,6 +75,7 @@ class AgentProcess:
     def start(self, timeout: float = 60.0) -> None:
         command = [sys.executable, *AGENT_START_COMMAND[1:]]
         log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
         self.proc = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         # Readiness: the app answers /ping once it serves; bounded by a deadline, not a sleep.
