@@ -91,7 +91,9 @@ async def expire(deps: Deps, chat_id: int, preview_id: str, waited_s: float) -> 
     )
     deps.store.save_chat(state)
     # The branch goes; the build stays in hosting (builds/<id>/) for history.
-    await blocking(deps.repo_for(chat_id).delete_branch, pending.branch)
+    repo = deps.repo_for(chat_id)
+    if (repo.path / ".git").exists():
+        await blocking(repo.delete_branch, pending.branch)
     if pending.message_id:
         await deps.chat.drop_buttons(chat_id, pending.message_id)
     await deps.chat.send(chat_id, render("preview_expired", span=span(waited_s)))
