@@ -103,6 +103,7 @@ class Runtime:
 _runtime: Runtime | None = None
 _factory = None  # set by agent/__main__.py: builds the Runtime on the worker event loop
 _starting = asyncio.Lock()  # the first invocations wait for one build and one recovery
+_recovered: set[str | None] = set()  # sessions whose crashed requests were closed out here
 
 
 def configure(factory) -> None:
@@ -115,12 +116,16 @@ def configure(factory) -> None:
 async def invoke(payload, context):
     """AgentCore hands us {"update": <Telegram update>}; answer at once, work in the background."""
     global _runtime
-    if _runtime is None:
+    session = getattr(context, "session_id", None)
+    if _runtime is None or session not in _recovered:
         async with _starting:
             if _runtime is None:
-                runtime = await _factory()
-                await recovery.close_out(runtime.journey.deps)  # crash honesty, before any work
-                _runtime = runtime
+                _runtime = await _factory()
+            if session not in _recovered:
+                # Crash honesty, before this session's first work: its chat's unfinished request
+                # is closed out (other chats belong to other sessions, maybe live elsewhere).
+                await recovery.close_out(_runtime.journey.deps, session)
+                _recovered.add(session)
     if isinstance(payload, dict) and "lifecycle" in payload:
         try:
             return await lifecycle_calls.answer(

@@ -6,12 +6,14 @@ to say it was interrupted (no Stop button), the requester is told nothing live c
 processes of this workspace (the `claude` CLI, the repo's checks) are killed, and the chat's work
 tree is reset to the state before the request. The state is saved *before* anyone is told, so a
 second start never tells twice (at most once per request). AgentCore starts the process for an
-invocation, so "at start" is the first invocation (agent/app.py); the lifecycle's status poll is
-such an invocation, which is how a crash is noticed without the requester writing again.
+invocation, so "at start" is a session's first invocation in this process (agent/app.py), and
+only that session's chat is closed out; the lifecycle's status poll is such an invocation, which
+is how a crash is noticed without the requester writing again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -26,16 +28,22 @@ from agent.state import ChatState
 log = logging.getLogger(__name__)
 
 KILL_WAIT_S = 5.0
+SESSION_PREFIX = "shipit-chat-"  # relay/handler.py's session_id_for_chat (tests keep them equal)
+
+
+def session_for_chat(chat_id: int) -> str:
+    """The runtime session a chat's updates arrive on (the relay derives it the same way)."""
+    return SESSION_PREFIX + hashlib.sha256(str(chat_id).encode("ascii")).hexdigest()
 
 
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def orphans(chats_dir: Path, proc: Path = Path("/proc"), me: int | None = None) -> list[int]:
-    """Processes of this user whose cwd or command line is under `chats_dir`, but not us."""
+def orphans(root_dir: Path, proc: Path = Path("/proc"), me: int | None = None) -> list[int]:
+    """Processes of this user whose cwd or command line is under `root_dir`, but not us."""
     me = os.getpid() if me is None else me
-    root = str(chats_dir.resolve())
+    root = str(root_dir.resolve())
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) in (me, os.getppid()):
@@ -53,9 +61,9 @@ def orphans(chats_dir: Path, proc: Path = Path("/proc"), me: int | None = None) 
     return found
 
 
-def kill_orphans(chats_dir: Path) -> list[int]:
-    """SIGKILL every orphan and wait (bounded) until they are gone; the pids killed."""
-    pids = orphans(chats_dir)
+def kill_orphans(root_dir: Path) -> list[int]:
+    """SIGKILL every orphan under `root_dir` and wait (bounded) until gone; the pids killed."""
+    pids = orphans(root_dir)
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -94,7 +102,8 @@ def reset_work_tree(repo: Repo, state: ChatState) -> None:
             repo.git("branch", "-D", branch, check=False)
 
 
-def unfinished(deps: Deps) -> list[ChatState]:
+def unfinished(deps: Deps, session_id: str | None = None) -> list[ChatState]:
+    """Chats with a request left busy; only the one chat of `session_id` when it is given."""
     chats = deps.store.workspace / "chats"
     if not chats.is_dir():
         return []
@@ -102,20 +111,26 @@ def unfinished(deps: Deps) -> list[ChatState]:
     for path in sorted(chats.iterdir()):
         if not (path / "state.json").is_file() or not path.name.lstrip("-").isdigit():
             continue
+        if session_id is not None and session_for_chat(int(path.name)) != session_id:
+            continue
         state = deps.store.load_chat(int(path.name))
         if state.busy_since is not None:
             found.append(state)
     return found
 
 
-async def close_out(deps: Deps) -> list[int]:
-    """Close out every unfinished request; the chat ids told. Idempotent."""
-    states = await blocking(unfinished, deps)
+async def close_out(deps: Deps, session_id: str | None = None) -> list[int]:
+    """Close out the unfinished request of `session_id`'s chat (every chat's when None).
+
+    On AWS each chat has its own session and container over one shared workspace, so a new
+    session must never touch another chat: that one may be running elsewhere. Idempotent.
+    """
+    states = await blocking(unfinished, deps, session_id)
     if not states:
         return []
-    await blocking(kill_orphans, deps.store.workspace / "chats")
     told = []
     for state in states:
+        await blocking(kill_orphans, deps.store.chat_dir(state.chat_id))
         request = clip(state.busy_request or "your change", 200)
         card = state.busy_card_id
         state.interrupted_id = state.busy_id or f"unknown-{int(state.busy_since or 0)}"

@@ -146,8 +146,9 @@ class Relay(Construct):
             code=code,
             # More memory buys CPU: a faster cold start costs nothing at this volume.
             memory_size=512,
-            # The relay's one call (an Event invoke) allows 5 s; API Gateway gives up at 30 s.
-            timeout=Duration.seconds(10),
+            # Its calls allow 5 s each (the secret once per cold start, then the Event invoke);
+            # API Gateway gives up at 30 s.
+            timeout=Duration.seconds(15),
             environment={
                 "SHIPIT_WEBHOOK_SECRET_ARN": webhook_secret.secret_arn,
                 "SHIPIT_ALLOWED_USER_IDS": allowed_user_ids,

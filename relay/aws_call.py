@@ -204,5 +204,5 @@ def get_secret_string(secret_arn: str) -> str:
         "X-Amz-Target": "secretsmanager.GetSecretValue",
     }
     body = json.dumps({"SecretId": secret_arn}).encode()
-    _, _, data = request("secretsmanager", "POST", "/", body, headers)
+    _, _, data = request("secretsmanager", "POST", "/", body, headers, timeout=5.0)
     return json.loads(data)["SecretString"]

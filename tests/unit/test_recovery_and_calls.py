@@ -184,3 +184,21 @@ async def test_close_out_keeps_a_waiting_preview_checked_out(deps):
     assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "preview/p1"
     assert "preview/half-made" not in repo.git("branch")
     assert deps.store.load_chat(USER).pending.id == "p1"
+
+
+async def test_close_out_touches_only_the_sessions_own_chat(deps, telegram):
+    # On AWS each chat has its own session over one shared workspace: another chat's busy
+    # request may be running in another container and must be left alone.
+    other = 2002
+    for chat in (USER, other):
+        deps.store.save_chat(ChatState(chat, busy_since=time.time(), busy_id=f"u{chat}"))
+    assert await recovery.close_out(deps, recovery.session_for_chat(USER)) == [USER]
+    assert deps.store.load_chat(USER).busy_since is None
+    assert deps.store.load_chat(other).busy_id == f"u{other}"
+
+
+def test_the_agent_and_the_relay_agree_on_session_ids():
+    from relay.handler import session_id_for_chat
+
+    for chat in (1, 1001, -1001234567890):
+        assert recovery.session_for_chat(chat) == session_id_for_chat(chat)
