@@ -10,16 +10,19 @@ from pathlib import Path
 
 from agent import app as app_module
 from agent import secrets
-from agent.bwrap import os_sandbox_available
 from agent.chat import Chat
-from agent.commands import Sandbox
+from agent.commands import CommandRunner
 from agent.context import Deps
+from agent.guard.box import Box
+from agent.guard.cli import CliBox
+from agent.guard.egress import EgressProxy
+from agent.guard.env import toolchain_dirs
+from agent.guard.rungs import Isolation, probe
 from agent.hosting import LocalHosting, S3Hosting
 from agent.journey import Journey
 from agent.model_proxy import ModelProxy, cli_model_env
 from agent.settings import Settings
 from agent.state import StateStore
-from agent.tool_env import cli_env, tool_path, write_cli_wrapper
 
 log = logging.getLogger("shipit")
 
@@ -39,7 +42,7 @@ def model_label(settings: Settings) -> str:
     return f"Anthropic API ({settings.model or 'default model'} at {settings.anthropic_base_url or 'api.anthropic.com'})"
 
 
-def build_factory(settings: Settings):
+def build_factory(settings: Settings, isolation: Isolation):
     """Secrets are read once at start; clients are created on the serving loop."""
     import boto3
 
@@ -58,14 +61,20 @@ def build_factory(settings: Settings):
         )
     else:
         hosting = LocalHosting(settings.site_dir, settings.public_url)
-    # The CLI reaches the model only through this loopback proxy, which holds the credentials.
+    # The CLI reaches the model only through this proxy, which holds the credentials and serves
+    # only the grant of a run that is going on.
+    runtime_dir = settings.runs_dir
+    runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     proxy = ModelProxy.from_settings(settings)
-    model_env = cli_model_env(settings, proxy.start())
+    proxy.start(socket_path=runtime_dir / "model.sock")
     os.environ.pop("ANTHROPIC_API_KEY", None)  # the proxy has it; nothing else needs it
-    env = cli_env(settings.workspace / "home", settings.claude_config_dir, model_env)
-    wrapper = write_cli_wrapper(secrets.KEY_DIR.parent / "shipit-bin", bundled_cli(), list(env))
-    secret_paths = tuple(p for p in (key_file, secrets.KEY_DIR, settings.claude_config_dir) if p)
-    sandbox = Sandbox.detect(_hidden_from_commands(settings, secret_paths))
+    egress = EgressProxy(runtime_dir / "egress.sock", settings.registry_hosts).start()
+    box = Box(isolation, toolchain_dirs())
+    cli_box = CliBox(
+        box, proxy, bundled_cli(), runtime_dir, lambda url: cli_model_env(settings, url)
+    )
+    commands = CommandRunner(box, runtime_dir, settings.command_timeout_s, egress)
+    secret_paths = tuple(p for p in (key_file, secrets.KEY_DIR) if p)
 
     async def factory() -> app_module.Runtime:
         from telegram import Bot
@@ -78,26 +87,16 @@ def build_factory(settings: Settings):
             store=StateStore(settings.workspace),
             chat=Chat(bot),
             hosting=hosting,
+            cli_box=cli_box,
+            commands=commands,
+            isolation=isolation,
             deploy_key=deploy_key,
-            cli_wrapper=wrapper,
-            cli_env=env,
             secret_paths=secret_paths,
-            sandbox=sandbox,
             screen=_screen(settings),
         )
         return app_module.Runtime(Journey(deps), bot)
 
     return factory
-
-
-def _hidden_from_commands(settings: Settings, secret_paths: tuple[Path, ...]) -> tuple[Path, ...]:
-    """What the repo's commands must not see: the workspace (other chats, transcripts), the
-    secrets, and this process's home (cloud config) unless the tools live there."""
-    hide = [settings.workspace, *secret_paths]
-    home = Path.home()
-    if not any(Path(d).is_relative_to(home) for d in tool_path().split(":")):
-        hide.append(home)
-    return tuple(hide)
 
 
 def _screen(settings: Settings):
@@ -116,11 +115,23 @@ def main() -> None:
     settings.workspace.mkdir(parents=True, exist_ok=True)
     log.info("Shipit agent on port %s; workspace %s", settings.port, settings.workspace)
     log.info("Model: %s", model_label(settings))
-    if not os_sandbox_available():
+    isolation = probe(settings.sandbox)
+    if isolation.boxed:
+        log.info("Sandbox rung: %s", isolation.describe())
+    elif settings.allow_unsandboxed:
         log.warning(
-            "bubblewrap/socat missing or unable to sandbox here: no OS sandbox for Bash or the repo's commands; the hook policy and Shipit's own checks still apply"
+            "Sandbox rung: NONE (%s). SHIPIT_ALLOW_UNSANDBOXED=1: the agent runs UNBOXED and "
+            "every preview says so.",
+            "; ".join(isolation.why_not_stronger),
         )
-    app_module.configure(build_factory(settings))
+    else:
+        log.error(
+            "Sandbox rung: NONE (%s). Change requests will be refused until a box works here "
+            "(install bubblewrap and socat, or the setuid bwrap, or use a kernel with Landlock "
+            "ABI >= 4), or until SHIPIT_ALLOW_UNSANDBOXED=1 is set.",
+            "; ".join(isolation.why_not_stronger),
+        )
+    app_module.configure(build_factory(settings, isolation))
     app_module.app.run(port=settings.port)
 
 

@@ -1,7 +1,8 @@
-"""One Claude Agent SDK run on the chat's repo: explicit env, hook policy, limits, resume."""
+"""One Claude Agent SDK run on the chat's repo: inside the box, hook policy, caps, resume."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,10 @@ from claude_agent_sdk import (
 )
 from claude_agent_sdk._errors import ClaudeSDKError
 
-from agent.guardrails import DISALLOWED_TOOLS, Policy
-from agent.hooks import hook_matchers
+from agent.guard.cli import CliBox
+from agent.guard.hooks import hook_matchers
+from agent.guard.policy import DISALLOWED_TOOLS, Policy
 from agent.messages import system_prompt
-from agent.os_sandbox import sandbox_settings
 from agent.repo_config import RepoConfig
 from agent.settings import Settings
 
@@ -58,6 +59,14 @@ class CoderLimitError(CoderError):
     """The run hit its turn or budget cap."""
 
 
+class CoderTimeout(CoderError):
+    """The run went past its wall clock; the box and everything in it were killed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("timeout", f"over {seconds:.0f} s")
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class CoderRun:
     """What a run produced (the files it changed are in the repo's work tree)."""
@@ -74,45 +83,55 @@ class CoderConfig:
     """Everything about how Claude runs that does not change between requests."""
 
     system_prompt: str
-    env: dict[str, str]
-    cli_wrapper: Path
+    cli: CliBox
+    writable: tuple[str, ...]  # repo folders the box lets the run change
+    transcripts: Path  # the chat's conversation store (copied in and out of each run)
     hooks: dict
     disallowed_tools: tuple[str, ...]
     max_turns: int
     max_budget_usd: float
+    timeout_s: float
     model: str = ""
-    sandbox: dict | None = None
 
 
 def coder_config(
     repo: Path,
     config: RepoConfig,
-    cli_env: dict[str, str],
-    cli_wrapper: Path,
+    cli: CliBox,
+    transcripts: Path,
     secret_paths: tuple[Path, ...],
     settings: Settings,
 ) -> CoderConfig:
-    """The production configuration for one repo: prompt, guardrail hook, removed tools, caps."""
+    """The production configuration for one repo: box, prompt, guardrail hook, removed tools, caps."""
     policy = Policy.for_repo(repo, config, secret_paths=secret_paths)
     return CoderConfig(
         system_prompt=system_prompt(config.allowed_paths, config.validate, config.build),
-        env=cli_env,
-        cli_wrapper=cli_wrapper,
+        cli=cli,
+        writable=writable_paths(config),
+        transcripts=transcripts,
         hooks=hook_matchers(policy),
         disallowed_tools=DISALLOWED_TOOLS,
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,
+        timeout_s=settings.claude_timeout_s,
         model=settings.model,
-        sandbox=sandbox_settings(repo, config, settings.workspace, secret_paths),
     )
+
+
+def writable_paths(config: RepoConfig) -> tuple[str, ...]:
+    """What the box lets the agent change: the allowed folders and the build output."""
+    return tuple(dict.fromkeys((*config.allowed_paths, config.output.rstrip("/") + "/")))
 
 
 async def run_coder(
     prompt: str, repo: Path, config: CoderConfig, resume: str | None = None, on_tool=None
 ) -> CoderRun:
-    """Run Claude on `repo` until it answers; resume the chat's conversation when there is one."""
+    """Run Claude on `repo` until it answers; resume the chat's conversation when there is one.
+
+    The run is boxed, its spending capped by the model proxy, and its wall clock bounded: on
+    expiry the whole box is killed and CoderTimeout raised."""
     try:
-        return await _run(prompt, repo, config, resume, on_tool)
+        return await _boxed(prompt, repo, config, resume, on_tool)
     except CoderError:
         raise
     except ClaudeSDKError as exc:
@@ -120,16 +139,34 @@ async def run_coder(
             raise CoderError("cli_error", str(exc)[:200]) from exc
         # The stored conversation may be gone (workspace wiped): start a fresh one.
         log.warning("resume of %s failed (%s); starting a new conversation", resume, exc)
-        return await _run(prompt, repo, config, None, on_tool)
+        return await _boxed(prompt, repo, config, None, on_tool)
+
+
+async def _boxed(
+    prompt: str, repo: Path, config: CoderConfig, resume: str | None, on_tool
+) -> CoderRun:
+    cap = config.max_budget_usd
+    with config.cli.run(repo, config.writable, config.transcripts, cap) as boxed:
+        try:
+            async with asyncio.timeout(config.timeout_s):
+                return await _run(prompt, repo, config, resume, on_tool, boxed.wrapper)
+        except TimeoutError as exc:
+            raise CoderTimeout(config.timeout_s) from exc
+        except CoderError:
+            if boxed.grant.exhausted:
+                raise CoderLimitError("error_max_budget_usd", "model proxy cap") from None
+            raise
+        finally:
+            boxed.kill()  # whatever is left of the box (a spinning child of a check) goes too
 
 
 async def _run(
-    prompt: str, repo: Path, config: CoderConfig, resume: str | None, on_tool
+    prompt: str, repo: Path, config: CoderConfig, resume: str | None, on_tool, cli_path: Path
 ) -> CoderRun:
     options = ClaudeAgentOptions(
         cwd=str(repo),
-        cli_path=str(config.cli_wrapper),
-        env=config.env,
+        cli_path=str(cli_path),
+        env={},  # the box's wrapper sets the CLI's whole environment itself
         system_prompt={"type": "preset", "preset": "claude_code", "append": config.system_prompt},
         # The target repo's own CLAUDE.md carries its domain rules; nothing from home or user.
         setting_sources=["project"],
@@ -143,7 +180,6 @@ async def _run(
         max_budget_usd=config.max_budget_usd,
         model=config.model or None,
         resume=resume,
-        sandbox=config.sandbox,
         stderr=lambda line: log.info("claude: %s", line.rstrip()),
     )
     result: ResultMessage | None = None

@@ -10,13 +10,14 @@ from functools import partial
 from pathlib import Path
 
 from agent.chat import Chat
-from agent.commands import CommandResult, Sandbox, run_command
+from agent.commands import CommandResult, CommandRunner
+from agent.guard.cli import CliBox
+from agent.guard.rungs import Isolation, Rung
 from agent.hosting import Hosting
 from agent.repo import Repo
 from agent.secrets import DeployKey
 from agent.settings import Settings
 from agent.state import StateStore
-from agent.tool_env import command_env
 
 
 @dataclass
@@ -27,18 +28,30 @@ class Deps:
     store: StateStore
     chat: Chat
     hosting: Hosting
+    cli_box: CliBox | None = None  # starts the CLI inside the box
+    commands: CommandRunner | None = None  # runs the repo's commands inside the box
+    isolation: Isolation = field(default_factory=lambda: Isolation(Rung.NONE))
     deploy_key: DeployKey | None = None
-    cli_wrapper: Path | None = None
-    cli_env: dict[str, str] = field(default_factory=dict)  # the CLI's whole environment
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
     secret_paths: tuple[Path, ...] = ()
-    sandbox: Sandbox | None = None  # bubblewrap for the repo's own commands, where installed
 
-    def run(self, command: str, cwd: Path, network: bool = False) -> CommandResult:
-        """Run one of the repo's own commands with Shipit's clean environment."""
-        env = command_env(self.store.workspace / "home")
-        timeout = self.settings.command_timeout_s
-        return run_command(command, cwd, env, timeout, self.sandbox, network)
+    def run(
+        self, command: str, cwd: Path, network: bool = False, artifact: str = ""
+    ) -> CommandResult:
+        """Run one of the repo's own commands in the box: the install step (`network`) on the
+        real folder, checks and builds in a scratch copy (`artifact`: the output to keep)."""
+        if network:
+            return self.commands.install(command, cwd)
+        return self.commands.run(command, cwd, artifact=artifact)
+
+    @property
+    def may_run_agent(self) -> bool:
+        """Fail closed: with no box, change requests run only if the owner opted out."""
+        return self.isolation.boxed or self.settings.allow_unsandboxed
+
+    def transcripts(self, chat_id: int) -> Path:
+        """The chat's own Claude conversations (never another chat's)."""
+        return self.store.chat_dir(chat_id) / "claude"
 
     def repo_for(self, chat_id: int) -> Repo:
         return Repo(

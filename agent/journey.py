@@ -17,8 +17,9 @@ from telegram import Update
 
 from agent import shipping
 from agent.chat import StatusCard
-from agent.commands import CommandResult, describe_checks
+from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
+from agent.guard.changes import ForbiddenChange, check_changes, snapshot
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button, parse_callback, parse_text
 from agent.messages import Raw, clip, render
@@ -26,7 +27,6 @@ from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
 from agent.state import ChatState, Preview, request_id_for
-from agent.verify import ForbiddenChange, check_changes
 
 if TYPE_CHECKING:
     from agent.coder import CoderConfig
@@ -136,6 +136,10 @@ class Journey:
     async def request(self, state: ChatState, text: str, request_id: str = "") -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
+        if not deps.may_run_agent:
+            # Fail closed: no OS box could be built here and the owner has not opted out.
+            await deps.chat.send(chat_id, render("no_sandbox"))
+            return
         if deps.screen is not None and not await self._screened_ok(chat_id, text):
             return
         progress = Progress(text, stop_data=button(Intent.STOP))
@@ -202,6 +206,8 @@ class Journey:
         text = render(
             "preview", summary=clip(preview.summary), checks=preview.checks, url=preview.url
         )
+        if not self.deps.isolation.boxed:
+            text = Raw(text + "\n\n" + render("unsandboxed_note"))
         return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
 
     async def _make_preview(
@@ -232,12 +238,13 @@ class Journey:
 
         progress.phase = 1
         await card.refresh(force=True)
-        coder = self._coder_config(repo.path, config)
+        coder = self._coder_config(chat_id, repo.path, config)
+        before = await blocking(snapshot, repo.path)  # the whole tree, ignored files too
         prompt = f"{state.context_note}\n\n{text}" if state.context_note else text
         run = await self._code(state, prompt, repo.path, coder, card)
         state.context_note = None
         deps.store.save_chat(state)
-        if not self._changes(repo, config):
+        if not self._changes(repo, config, before):
             progress.phase = len(PHASES)  # finished: a question or an answer, no Stop button
             await card.refresh(force=True)
             template = "question" if run.answer.rstrip().endswith("?") else "nothing_changed"
@@ -249,7 +256,7 @@ class Journey:
 
         progress.phase = 2
         await card.refresh(force=True)
-        checks = await self._validate(state, config, repo, coder, card)
+        checks = await self._validate(state, config, repo, coder, card, before)
         summary = run.answer if checks[1] is None else checks[1]
         message = f"{clip(text, 72)}\n\nRequested via Shipit; preview {build_id}"
         commit = await blocking(repo.commit_all, message, config.output)
@@ -258,12 +265,19 @@ class Journey:
 
         progress.phase = 3
         await card.refresh(force=True)
+        built = None
         if config.build:
-            await self._run_or_fail(config.build, repo.path, "build")
+            built = await self._run_or_fail(
+                config.build, repo.path, "build", artifact=config.output
+            )
+        output = built.artifact if built and built.artifact else repo.path / config.output
         try:
-            url = await blocking(deps.hosting.publish, build_id, repo.path / config.output)
+            url = await blocking(deps.hosting.publish, build_id, output)
         except HostingError as exc:
             raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
+        finally:
+            if built is not None:
+                release(built)
         return Preview(
             id=build_id,
             branch=f"preview/{build_id}",
@@ -282,10 +296,14 @@ class Journey:
 
         # Imported here, not at the top: the SDK costs ~0.6-1 s to import, and the status card
         # must not wait for it (bench/lifecycle_bench.py measures start → first card).
-        from agent.coder import CoderError, CoderLimitError, run_coder
+        from agent.coder import CoderError, CoderLimitError, CoderTimeout, run_coder
 
         try:
             run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
+        except CoderTimeout as exc:
+            minutes = max(1, round(exc.seconds / 60))
+            reason = f"The change took longer than {minutes} minutes, so I stopped it."
+            raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
         except CoderLimitError as exc:
             raise RequestFailed(
                 render(
@@ -307,9 +325,9 @@ class Journey:
         self.deps.store.save_chat(state)
         return run
 
-    def _changes(self, repo, config: RepoConfig) -> list[str]:
+    def _changes(self, repo, config: RepoConfig, before: dict) -> list[str]:
         try:
-            return check_changes(repo, config, self.deps.secret_paths)
+            return check_changes(repo.path, config, before, self.deps.secret_paths)
         except ForbiddenChange as exc:
             log.warning("refusing changes %s: %s", exc.paths, exc.reasons)
             reason = (
@@ -318,7 +336,7 @@ class Journey:
             raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
 
     async def _validate(
-        self, state, config: RepoConfig, repo, coder, card
+        self, state, config: RepoConfig, repo, coder, card, before: dict
     ) -> tuple[CommandResult, str | None]:
         """Run the repo's checks; on failure let Claude fix and re-run, at most `fix_rounds` times."""
         settings = self.deps.settings
@@ -327,7 +345,7 @@ class Journey:
         summary = None
         for round_no in range(settings.fix_rounds + 1):
             result = await blocking(self.deps.run, config.validate, repo.path)
-            self._changes(repo, config)
+            self._changes(repo, config, before)
             if result.ok:
                 return result, summary
             if round_no == settings.fix_rounds:
@@ -343,19 +361,26 @@ class Journey:
             render("checks_failed", pending_note=pending_note, reason=describe_checks(result))
         )
 
-    async def _run_or_fail(self, command: str, repo, what: str, network=False) -> CommandResult:
-        result = await blocking(self.deps.run, command, repo, network)
+    async def _run_or_fail(
+        self, command: str, repo, what: str, network=False, artifact: str = ""
+    ) -> CommandResult:
+        result = await blocking(self.deps.run, command, repo, network, artifact)
         if not result.ok:
             log.error("%s failed: %s", what, result.output[-2000:])
-            raise RequestFailed(render("build_failed", reason=f"The {what} step failed."))
+            reason = f"The {what} step failed."
+            if result.returncode == TIMED_OUT:
+                minutes = max(1, round(self.deps.settings.command_timeout_s / 60))
+                reason = f"The {what} step took longer than {minutes} minutes, so I stopped it."
+            raise RequestFailed(render("build_failed", reason=reason))
         return result
 
-    def _coder_config(self, repo, config: RepoConfig) -> CoderConfig:
+    def _coder_config(self, chat_id: int, repo, config: RepoConfig) -> CoderConfig:
         from agent.coder import coder_config  # lazily: see _code
 
         deps = self.deps
+        transcripts = deps.transcripts(chat_id)
         return coder_config(
-            repo, config, deps.cli_env, deps.cli_wrapper, deps.secret_paths, deps.settings
+            repo, config, deps.cli_box, transcripts, deps.secret_paths, deps.settings
         )
 
 

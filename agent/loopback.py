@@ -40,14 +40,25 @@ class LoopbackServer:
         self._thread.join(timeout)
 
 
-def serve_in_thread(app, name: str, port: int = 0) -> LoopbackServer:
-    """Start `app` on 127.0.0.1 (never another interface; port 0 picks a free one) and return
-    once it accepts connections."""
+def serve_in_thread(app, name: str, port: int = 0, unix_path=None) -> LoopbackServer:
+    """Start `app` on 127.0.0.1 (never another interface; port 0 picks a free one), and on the
+    unix socket `unix_path` too when given (readable by this user only), and return once it
+    accepts connections."""
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on, adding ~40 ms per response.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # fixed ports survive a restart
     sock.bind((LOOPBACK, port))
     port = sock.getsockname()[1]
+    sockets = [sock]
+    if unix_path is not None:
+        import os
+
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.path.exists(unix_path):
+            os.unlink(unix_path)
+        unix.bind(str(unix_path))
+        os.chmod(unix_path, 0o600)
+        sockets.append(unix)
     ready = threading.Event()
     config = uvicorn.Config(
         app,
@@ -64,7 +75,7 @@ def serve_in_thread(app, name: str, port: int = 0) -> LoopbackServer:
 
     def run() -> None:
         try:
-            server.run(sockets=[sock])
+            server.run(sockets=sockets)
         finally:
             ready.set()  # a failed startup wakes the caller at once instead of at the timeout
 

@@ -7,6 +7,10 @@ credentials are themselves env-based. So the CLI gets a base URL pointing here p
 key (Anthropic) or CLAUDE_CODE_SKIP_BEDROCK_AUTH (Bedrock), and this proxy, inside the agent
 process, puts in the real `x-api-key` or a SigV4 signature and streams the answer back unbuffered.
 
+It serves only open grants (agent/guard/budget.py): every request path starts `/r/<token>/`, the
+token of one boxed run, and the proxy itself enforces that run's dollar cap. Boxes reach it through
+a unix socket bound into them; the loopback TCP port is for the Landlock and unboxed rungs.
+
 Why hand-written: no maintained library injects a key or re-signs Bedrock calls for a local
 client like this; it is about a hundred lines over httpx and botocore.
 """
@@ -18,10 +22,12 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import httpx
 
+from agent.guard.budget import BudgetExhausted, Grant, Grants, Meter
 from agent.loopback import LoopbackServer, serve_in_thread
 from agent.settings import Settings
 
@@ -134,7 +140,9 @@ class ModelProxy:
         api_key: str = "",
         bedrock: BedrockRoute | None = None,
         aws_credentials: Callable[[], object | None] | None = None,
+        grants: Grants | None = None,
     ) -> None:
+        self.grants = grants or Grants()
         self.anthropic_url = httpx.URL(anthropic_url)
         self.bedrock = bedrock
         self._api_key = api_key
@@ -143,6 +151,7 @@ class ModelProxy:
             self._aws_credentials = _botocore_credentials()
         self._client: httpx.AsyncClient | None = None
         self._server: LoopbackServer | None = None
+        self._socket_path: Path | None = None
 
     def __repr__(self) -> str:
         # Never the key, even in a traceback or a log line.
@@ -182,13 +191,31 @@ class ModelProxy:
 
     @property
     def url(self) -> str:
+        """The loopback TCP base (requests still need a grant's `/r/<token>` prefix)."""
         return self._server.url if self._server else ""
 
-    def start(self) -> str:
-        """Serve on a random loopback port; returns the base URL for the CLI."""
+    @property
+    def socket_path(self) -> Path | None:
+        """The unix socket boxes reach the proxy through."""
+        return self._socket_path
+
+    def start(self, socket_path: Path | None = None) -> str:
+        """Serve on a random loopback port (and `socket_path`); returns the TCP base URL."""
         if self._server is None:
-            self._server = serve_in_thread(self._app, name="model-proxy")
+            self._socket_path = socket_path
+            self._server = serve_in_thread(self._app, name="model-proxy", unix_path=socket_path)
         return self._server.url
+
+    def open(self, cap_usd: float, model: str = "") -> Grant:
+        """A grant for one run; close it when the run ends (`close`)."""
+        return self.grants.open(cap_usd, model)
+
+    def close(self, grant: Grant) -> None:
+        self.grants.close(grant)
+
+    def grant_url(self, grant: Grant, base: str | None = None) -> str:
+        """The base URL a run is given: the proxy (or `base`, its bridge in a box) plus the token."""
+        return f"{(base or self.url).rstrip('/')}/r/{grant.token}"
 
     def stop(self) -> None:
         if self._server is not None:
@@ -216,19 +243,39 @@ class ModelProxy:
             # with its own host name in Host.
             if headers.get("host", "").rsplit(":", 1)[0].lower() not in _LOOPBACK_HOSTS:
                 raise _Refused(403, "Host must be a loopback address")
+            grant, raw_path = self._grant(scope)
             body = await _read_body(receive)
             if body is None:
                 return  # the client went away
-            request = await self._upstream_request(scope, headers, body)
+            model = _model_of(raw_path, body)
+            body, reserved = grant.reserve(body, model)
+            request = await self._upstream_request(scope, raw_path, headers, body)
+        except BudgetExhausted as exc:
+            await _reply(send, 400, f"Shipit stopped this request: its {exc}.", "budget_exceeded")
+            return
         except _Refused as exc:
             await _reply(send, exc.status, str(exc))
             return
-        async with anyio.create_task_group() as group:
-            # If the CLI aborts (Stop, timeout), stop reading upstream: an abandoned stream
-            # would otherwise keep generating, and billing, to the end.
-            group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
-            await self._forward(request, send)
-            group.cancel_scope.cancel()
+        meter = Meter("")
+        try:
+            async with anyio.create_task_group() as group:
+                # If the CLI aborts (Stop, timeout), stop reading upstream: an abandoned stream
+                # would otherwise keep generating, and billing, to the end.
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                meter = await self._forward(request, send)
+                group.cancel_scope.cancel()
+        finally:
+            grant.settle(reserved, meter.finish(), model)
+
+    def _grant(self, scope) -> tuple[Grant, bytes]:
+        """The open grant a request's `/r/<token>/` prefix names, and the path after it."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        prefix, _, rest = raw_path.partition(b"/r/")
+        token, slash, tail = rest.partition(b"/")
+        grant = self.grants.get(token.decode("latin-1")) if not prefix and slash else None
+        if grant is None:
+            raise _Refused(403, "no active Shipit run holds this address")
+        return grant, b"/" + tail
 
     async def _lifespan(self, receive, send) -> None:
         while True:
@@ -243,8 +290,9 @@ class ModelProxy:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _upstream_request(self, scope, headers: dict[str, str], body: bytes) -> httpx.Request:
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    async def _upstream_request(
+        self, scope, raw_path: bytes, headers: dict[str, str], body: bytes
+    ) -> httpx.Request:
         if not raw_path.startswith(b"/") or raw_path.startswith(b"//"):
             raise _Refused(400, "only origin-form paths are proxied")
         query: bytes = scope.get("query_string", b"")
@@ -271,14 +319,16 @@ class ModelProxy:
         assert self._client is not None, "lifespan startup creates the client"
         return self._client.build_request(method, url, headers=forward, content=body)
 
-    async def _forward(self, request: httpx.Request, send) -> None:
+    async def _forward(self, request: httpx.Request, send) -> Meter:
+        """Stream the upstream answer back; returns the meter that read its usage."""
         assert self._client is not None
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             log.warning("model proxy: %s %s failed: %r", request.method, request.url.host, exc)
             await _reply(send, 502, f"upstream unreachable ({type(exc).__name__})")
-            return
+            return Meter("")
+        meter = Meter(response.headers.get("content-type", ""))
         try:
             start = {
                 "type": "http.response.start",
@@ -292,6 +342,7 @@ class ModelProxy:
             await send(start)
             # Raw bytes as they arrive: SSE events and event-stream frames pass unchanged.
             async for chunk in response.aiter_raw():
+                meter.feed(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         except httpx.HTTPError as exc:
@@ -301,6 +352,18 @@ class ModelProxy:
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+        return meter
+
+
+def _model_of(raw_path: bytes, body: bytes) -> str:
+    """The model a call is for: Bedrock's path names it, the Messages API's body does."""
+    if raw_path.startswith(b"/model/"):
+        return raw_path.split(b"/")[2].decode("latin-1")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return str(data.get("model", "")) if isinstance(data, dict) else ""
 
 
 def _headers(scope) -> dict[str, str]:
@@ -352,11 +415,9 @@ def _sign(
     return dict(request.headers.items())
 
 
-async def _reply(send, status: int, reason: str) -> None:
+async def _reply(send, status: int, reason: str, kind: str = "proxy_error") -> None:
     # Shaped like an Anthropic API error so the CLI shows the reason.
-    body = json.dumps(
-        {"type": "error", "error": {"type": "proxy_error", "message": reason}}
-    ).encode()
+    body = json.dumps({"type": "error", "error": {"type": kind, "message": reason}}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -104,9 +104,10 @@ class Repo:
         return self.git("rev-parse", f"origin/{self.main}")
 
     def start_branch(self, branch: str, base: str) -> None:
-        """Check out a fresh branch at `base`, discarding any stray edits in the work tree."""
+        """Check out a fresh branch at `base` with the work tree reset completely: untracked and
+        ignored files too (node_modules, a planted .npmrc), so nothing a run left survives."""
         self.git("checkout", "--quiet", "--force", "-B", branch, base)
-        self.git("clean", "-fdq", "-e", "node_modules")
+        self.git("clean", "-ffdxq")
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")

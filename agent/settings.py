@@ -36,6 +36,12 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise SettingsError(name, f"expected a number, got {raw!r}") from exc
 
 
+# Where the install step may download from (HTTPS only, through Shipit's egress proxy).
+DEFAULT_REGISTRIES = (
+    "registry.npmjs.org,registry.yarnpkg.com,repo.yarnpkg.com,pypi.org,files.pythonhosted.org"
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The agent's configuration. Secrets are resolved later (see agent/secrets.py)."""
@@ -63,6 +69,10 @@ class Settings:
     max_budget_usd: float
     fix_rounds: int
     command_timeout_s: int
+    claude_timeout_s: int
+    sandbox: str  # auto, bubblewrap, bubblewrap-setuid, landlock or none
+    allow_unsandboxed: bool
+    registry_hosts: tuple[str, ...]
     guardrail_id: str
     guardrail_version: str
     demo_model: bool
@@ -103,6 +113,14 @@ class Settings:
             max_budget_usd=_float(env, "SHIPIT_MAX_BUDGET_USD", 2.0),
             fix_rounds=_int(env, "SHIPIT_FIX_ROUNDS", 3),
             command_timeout_s=_int(env, "SHIPIT_COMMAND_TIMEOUT_S", 600),
+            claude_timeout_s=_int(env, "SHIPIT_CLAUDE_TIMEOUT_S", 900),
+            sandbox=env.get("SHIPIT_SANDBOX", "auto").strip().lower() or "auto",
+            allow_unsandboxed=env.get("SHIPIT_ALLOW_UNSANDBOXED", "") == "1",
+            registry_hosts=tuple(
+                h.strip().lower()
+                for h in env.get("SHIPIT_REGISTRY_HOSTS", DEFAULT_REGISTRIES).split(",")
+                if h.strip()
+            ),
             guardrail_id=env.get("SHIPIT_GUARDRAIL_ID", ""),
             guardrail_version=env.get("SHIPIT_GUARDRAIL_VERSION", "DRAFT"),
             demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
@@ -114,6 +132,13 @@ class Settings:
     def claude_config_dir(self) -> Path:
         """Claude session transcripts live on the workspace so conversations survive restarts."""
         return self.workspace / "claude"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Scratch for boxed runs (fresh homes, wrappers): local disk, never the workspace."""
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "shipit-runs"
 
     @property
     def chats_dir(self) -> Path:

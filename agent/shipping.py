@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from agent.commands import BuildError
+from agent.commands import BuildError, release
 from agent.context import Deps, blocking
 from agent.hosting import HostingError
 from agent.messages import render
@@ -107,18 +107,27 @@ def baseline_build_id(main_commit: str) -> str:
 async def _baseline(deps: Deps, repo, chat_id: int, main_commit: str) -> Release:
     """Before the first ship, publish main's own build so that undo has somewhere to go back to."""
     build_id = baseline_build_id(main_commit)
-    release = Release(build_id, main_commit, time.time(), "the version before Shipit")
+    release_ = Release(build_id, main_commit, time.time(), "the version before Shipit")
     if await blocking(deps.hosting.has_build, build_id):
-        return release
+        return release_
     tree = await blocking(repo.worktree_at, main_commit, deps.store.chat_dir(chat_id) / "base")
     config = load_repo_config(tree)
-    for command, network in ((config.install, True), (config.build, False)):
-        if command:
-            result = await blocking(deps.run, command, tree, network)
-            if not result.ok:
-                raise BuildError(command, result)
-    await blocking(deps.hosting.publish, build_id, tree / config.output)
-    return release
+    output, built = tree / config.output, None
+    if config.install:
+        result = await blocking(deps.run, config.install, tree, True)
+        if not result.ok:
+            raise BuildError(config.install, result)
+    if config.build:
+        built = await blocking(deps.run, config.build, tree, False, config.output)
+        if not built.ok or built.artifact is None:
+            raise BuildError(config.build, built)
+        output = built.artifact
+    try:
+        await blocking(deps.hosting.publish, build_id, output)
+    finally:
+        if built is not None:
+            release(built)
+    return release_
 
 
 def _reason(exc: Exception) -> str:

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 
 from agent.commands import run_command
+from agent.guard.env import command_env
 from agent.hosting import LocalHosting
 from agent.repo import Repo
 from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
-from agent.tool_env import command_env
 from local import agentcore_emulator, apigw, lambda_emulator, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
@@ -184,10 +184,14 @@ class Stack:
         main = repo.sync()
         repo.start_branch("live", main)
         config = load_repo_config(repo.path)
-        env = command_env(self.root / "home")
+        home = self.root / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        env = [f"{k}={v}" for k, v in command_env(str(home)).items()]
         for command in (config.install, config.build):
             if command:
-                result = run_command(command, repo.path, env, 600)
+                # The app's own main, built by the stack itself: no agent code is involved.
+                argv = ["/usr/bin/env", "-i", *env, "/bin/sh", "-c", command]
+                result = run_command(argv, command, repo.path, 600)
                 if not result.ok:
                     raise RuntimeError(f"building the sample app failed: {result.output[-2000:]}")
         build_id = baseline_build_id(main)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from agent.__main__ import bundled_cli
+from agent.guard.env import cli_env, write_cli_wrapper
 from agent.model_proxy import ModelProxy, cli_model_env
 from agent.settings import Settings
-from agent.tool_env import cli_env, write_cli_wrapper
 from local.scripted_claude import ScriptedClaude, call
 from local.servers import serve_in_thread
 from tests.adversarial.harness import (

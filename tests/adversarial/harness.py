@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.coder import CoderConfig, CoderError, CoderRun, coder_config, run_coder
-from agent.guardrails import DISALLOWED_TOOLS
+from agent.guard.policy import DISALLOWED_TOOLS
 from agent.repo_config import load_repo_config
 from agent.settings import Settings
 from local.scripted_claude import ScriptedClaude, Turn, call, say, working_directory

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.guardrails import DISALLOWED_TOOLS, Policy, decide
+from agent.guard.policy import DISALLOWED_TOOLS, Policy, decide
 from agent.repo_config import RepoConfig
 
 REPO = "/work/repo"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from claude_agent_sdk import HookMatcher
 
-from agent.guardrails import Policy
-from agent.hooks import hook_matchers, pre_tool_use_hook
+from agent.guard.hooks import hook_matchers, pre_tool_use_hook
+from agent.guard.policy import Policy
 
 REPO = "/work/repo"
 POLICY = Policy(repo=Path(REPO), commands=("node --test tests/", "node build.js"))

@@ -31,6 +31,13 @@ from local.servers import serve_in_thread
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 
+def granted(proxy: ModelProxy) -> str:
+    """The proxy's base URL for one open grant (the proxy serves nothing else)."""
+    grant = getattr(proxy, "_test_grant", None) or proxy.open(10.0)
+    proxy._test_grant = grant
+    return proxy.grant_url(grant)
+
+
 @pytest.fixture
 def clean_env(monkeypatch):
     """No model routing or credentials in this process: the SDK layers options.env over it."""
@@ -138,7 +145,7 @@ def test_anthropic_key_injected_and_stream_unbuffered(serve, clean_env):
     )
     with ModelProxy.from_settings(settings) as proxy, httpx.Client(timeout=10) as client:
         headers = {"x-api-key": PLACEHOLDER_API_KEY, "authorization": "Bearer nope"}
-        url = f"{proxy.url}/v1/messages?beta=true"
+        url = f"{granted(proxy)}/v1/messages?beta=true"
         with client.stream("POST", url, headers=headers, content=body.encode()) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -147,7 +154,7 @@ def test_anthropic_key_injected_and_stream_unbuffered(serve, clean_env):
             release.set()
             assert b"".join(chunks) == b"event: message_stop\ndata: {}\n\n"
 
-        other = client.get(f"{proxy.url}/v1/models/claude-x?limit=1", headers=headers)
+        other = client.get(f"{granted(proxy)}/v1/models/claude-x?limit=1", headers=headers)
         assert other.json() == {"path": "/v1/models/claude-x"}
         assert other.headers["request-id"] == "req_1"
 
@@ -175,7 +182,7 @@ def test_client_abort_closes_the_upstream_stream(serve, clean_env):
 
     settings = Settings.from_env({"ANTHROPIC_BASE_URL": serve(Recorder(reply).app())})
     with ModelProxy.from_settings(settings) as proxy, httpx.Client(timeout=10) as client:
-        with client.stream("POST", f"{proxy.url}/v1/messages", content=b"{}") as response:
+        with client.stream("POST", f"{granted(proxy)}/v1/messages", content=b"{}") as response:
             assert next(response.iter_raw()) == b"event: ping\ndata: {}\n\n"
         # Leaving the block closes the connection: the proxy must drop its upstream stream.
         assert closed.wait(10)
@@ -190,7 +197,7 @@ def test_non_loopback_host_and_absolute_targets_are_refused(serve, clean_env):
         {"ANTHROPIC_BASE_URL": serve(upstream.app()), "ANTHROPIC_API_KEY": "k"}
     )
     with ModelProxy.from_settings(settings) as proxy:
-        refused = httpx.get(f"{proxy.url}/v1/models", headers={"Host": "evil.example:80"})
+        refused = httpx.get(f"{granted(proxy)}/v1/models", headers={"Host": "evil.example:80"})
         assert refused.status_code == 403
         assert "loopback" in refused.json()["error"]["message"]
         # An absolute-form target must not turn the proxy into a relay to another host.
@@ -214,7 +221,7 @@ def test_without_a_key_credentials_are_dropped_not_invented(serve, clean_env):
     settings = Settings.from_env({"ANTHROPIC_BASE_URL": serve(upstream.app())})
     with ModelProxy.from_settings(settings) as proxy:
         answer = httpx.post(
-            f"{proxy.url}/v1/messages", headers={"x-api-key": "shipit-proxy"}, json={}
+            f"{granted(proxy)}/v1/messages", headers={"x-api-key": "shipit-proxy"}, json={}
         )
         assert answer.json() == {"ok": True}
     assert "x-api-key" not in upstream.seen[0]["headers"]
@@ -228,7 +235,7 @@ def test_unreachable_upstream_is_a_502(clean_env):
         {"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}", "ANTHROPIC_API_KEY": "k"}
     )
     with ModelProxy.from_settings(settings) as proxy:
-        answer = httpx.post(f"{proxy.url}/v1/messages", json={})
+        answer = httpx.post(f"{granted(proxy)}/v1/messages", json={})
     assert answer.status_code == 502
     assert answer.json()["error"]["message"].startswith("upstream unreachable")
 
@@ -291,10 +298,12 @@ def test_bedrock_signed_with_process_credentials_and_routed(bedrock, clean_env):
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "messages": []}).encode()
     model_path = "/model/us.anthropic.claude-x-v1%3A0/invoke-with-response-stream"
     with ModelProxy.from_settings(settings) as proxy, httpx.Client(timeout=10) as client:
-        profiles = client.get(f"{proxy.url}/inference-profiles?type=SYSTEM_DEFINED")
+        profiles = client.get(f"{granted(proxy)}/inference-profiles?type=SYSTEM_DEFINED")
         assert profiles.json() == {"inferenceProfileSummaries": []}
         headers = {"content-type": "application/json", "authorization": "stale", "x-amz-date": "1"}
-        with client.stream("POST", proxy.url + model_path, headers=headers, content=body) as answer:
+        with client.stream(
+            "POST", granted(proxy) + model_path, headers=headers, content=body
+        ) as answer:
             assert answer.headers["content-type"] == "application/vnd.amazon.eventstream"
             assert b"".join(answer.iter_raw()) == frames
 
@@ -321,7 +330,7 @@ def test_bedrock_credentials_are_read_per_request(bedrock):
     )
     with proxy, httpx.Client(timeout=10) as client:
         for _ in range(2):
-            client.post(f"{proxy.url}/model/m/invoke-with-response-stream", content=b"{}")
+            client.post(f"{granted(proxy)}/model/m/invoke-with-response-stream", content=b"{}")
     used = [AUTH.fullmatch(s["headers"]["authorization"])["key"] for s in runtime.seen]
     assert used == ["AKIDFIRST", "AKIDSECOND"]
 
@@ -329,7 +338,7 @@ def test_bedrock_credentials_are_read_per_request(bedrock):
 def test_bedrock_without_credentials_is_a_502(bedrock):
     settings, runtime, *_ = bedrock
     with ModelProxy.from_settings(settings) as proxy:
-        answer = httpx.post(f"{proxy.url}/model/m/invoke-with-response-stream", content=b"{}")
+        answer = httpx.post(f"{granted(proxy)}/model/m/invoke-with-response-stream", content=b"{}")
     assert answer.status_code == 502
     assert "AWS credentials" in answer.json()["error"]["message"]
     assert runtime.seen == []
@@ -381,8 +390,8 @@ async def test_real_cli_works_through_proxy_and_never_sees_the_key(tmp_path, ser
         {"ANTHROPIC_BASE_URL": upstream, "ANTHROPIC_API_KEY": "sk-secret-xyz"}
     )
     with ModelProxy.from_settings(settings) as proxy:
-        assert await run_cli(tmp_path, settings, proxy.url) == "done"
-        proxy_url = proxy.url
+        assert await run_cli(tmp_path, settings, granted(proxy)) == "done"
+        proxy_url = granted(proxy)
 
     assert len(scripted.requests) >= 2 and set(keys_seen) == {"sk-secret-xyz"}
     [bash] = scripted.tool_results()
@@ -437,7 +446,7 @@ async def test_real_cli_on_bedrock_through_proxy_holds_no_aws_credentials(
         return ReadOnlyCredentials("AKIDEXAMPLE", SECRET, "tok")
 
     with ModelProxy.from_settings(settings, aws_credentials=credentials) as proxy:
-        assert await run_cli(tmp_path, settings, proxy.url) == "done"
+        assert await run_cli(tmp_path, settings, granted(proxy)) == "done"
 
     paths = [seen["raw_path"] for seen in fake.seen]
     assert "/inference-profiles" in paths and any(p.startswith("/model/") for p in paths)

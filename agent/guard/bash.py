@@ -13,12 +13,23 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import bashlex
 
-if TYPE_CHECKING:  # the file rules Bash arguments are held to
-    from agent.guardrails import PathRules
+
+class PathRules(Protocol):
+    """The file rules Bash arguments are held to (agent/guard/policy.py implements them); a
+    protocol here so that this module imports nothing from the policy that imports it."""
+
+    repo: str
+    allowed: str
+
+    def read(self, path: str, cwd: str, content: bool = True) -> str | None: ...
+    def write(self, path: str, cwd: str) -> str | None: ...
+    def search_filter(self, glob: str | None, file_type: str | None = None) -> str | None: ...
+    def in_allowed_dir(self, path: str, cwd: str) -> bool: ...
+
 
 MAX_NESTING = 3  # sh -c 'sh -c "..."' deep enough for real use
 # npm runs only package.json's scripts, and package.json is protected: these stay the repo's own.
@@ -145,6 +156,17 @@ BRACES = re.compile(r"\{[^{}]*(,|\.\.)[^{}]*\}")
 
 class Denied(Exception):
     """A part of the command is not allowed; the message tells the model what to do instead."""
+
+
+def expand_long(option: str, known: list[str]) -> str | None:
+    """The long option `option` stands for, as GNU getopt_long and git's parse-options read it:
+    an exact name, or a unique prefix of one. `--conten` is `--contents`. None when it names
+    none of `known`; a prefix of several is resolved to the first dangerous reading by callers,
+    so an ambiguous abbreviation is never treated as harmless."""
+    if option in known:
+        return option
+    matches = [k for k in known if k.startswith("--") and k.startswith(option)]
+    return matches[0] if len(option) > 2 and matches else None
 
 
 def check_bash(command: str, rules: PathRules, commands: tuple[str, ...], cwd: str) -> str | None:
@@ -333,10 +355,15 @@ class _Check:
                 "git status, diff, log, show, blame, ls-files and grep."
             )
         for i, arg in enumerate(rest):
-            if arg.startswith(GIT_BAD_OPTIONS):
+            name, eq, value = arg.partition("=")
+            long = name.startswith("--")
+            if arg.startswith(GIT_BAD_OPTIONS) or (
+                long and expand_long(name, list(GIT_BAD_OPTIONS))
+            ):
                 raise Denied(f"git option {arg} is not allowed (it writes files or runs programs).")
             following = rest[i + 1] if i + 1 < len(rest) else ""
-            name, eq, value = arg.partition("=")
+            if long:
+                name = expand_long(name, list(GIT_FILE_OPTIONS)) or name
             if name in GIT_FILE_OPTIONS:
                 self.read((value if eq else following) or ".", cwds)
             elif arg.startswith("-") and not arg.startswith("--"):
@@ -387,7 +414,9 @@ class _Check:
                 operands.append(arg)
                 continue
             opts, value = [arg.split("=", 1)[0]], arg.split("=", 1)[1] if "=" in arg else None
-            if not arg.startswith("--"):  # short options cluster; one taking a value ends it
+            if arg.startswith("--"):
+                opts = [self.long_option(name, spec, opts[0])]
+            else:  # short options cluster; one taking a value ends it
                 opts, value = [], None
                 for j, letter in enumerate(arg[1:], start=1):
                     opts.append("-" + letter)
@@ -434,6 +463,23 @@ class _Check:
                     f"{name} with that option searches hidden files such as .env: search "
                     f"inside {self.rules.allowed}, or pick files with --include='*.js' (rg: -g)."
                 )
+
+    @staticmethod
+    def long_option(name: str, spec: Reader, option: str) -> str:
+        """Resolve an abbreviated long option; an abbreviation of a denied one is denied."""
+        known = spec.files.split() + spec.values.split() + spec.broad.split()
+        deny = [o for o in spec.deny.split() if o.startswith("--")]
+        if option in known:  # an exact name wins over abbreviations, as in getopt_long
+            return option
+        hit = expand_long(option, deny)
+        if hit:
+            spelled = option if option == hit else f"{option} (short for {hit})"
+            raise Denied(f"{name} {spelled} is not allowed (it writes, runs or follows links).")
+        for candidate in (spec.files.split(), known):
+            hit = expand_long(option, candidate)
+            if hit:
+                return hit
+        return option
 
     def writer(self, name: str, args: list[str], cwds: set[str]) -> None:
         flags = [a for a in args if a.startswith("-") and a != "-"]

@@ -1,4 +1,4 @@
-"""The PreToolUse hook: a thin, fail-closed adapter from the Claude Agent SDK to agent.guardrails."""
+"""The PreToolUse hook: a thin, fail-closed adapter from the Claude Agent SDK to agent.guard.policy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from claude_agent_sdk import HookMatcher
 
-from agent.guardrails import Policy, Resolver, decide
+from agent.guard.policy import Policy, Resolver, decide
 
 log = logging.getLogger(__name__)
 

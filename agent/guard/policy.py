@@ -1,4 +1,8 @@
-"""The coding agent's guardrails as pure policy: which tool calls it may make, and why not."""
+"""The courtesy layer: which tool calls the agent may make, and a clear reason when not.
+
+The OS box (agent/guard/box.py) is the wall; this policy refuses early and explains, so the model
+changes course instead of hitting opaque permission errors.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,15 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from agent.bash_policy import check_bash
-from agent.repo_config import CONFIG_FILE, RepoConfig
+from agent.guard.bash import check_bash
+from agent.guard.names import (
+    GLOB_CHARS,
+    LOCKFILES,
+    PROTECTED_DIRS,
+    PROTECTED_NAMES,
+    is_secret,
+)
+from agent.repo_config import RepoConfig
 
 Resolver = Callable[[str], str]
 
@@ -73,43 +84,6 @@ HARMLESS_TOOLS = frozenset(
     | {"TaskStop", "KillShell", "KillBash", "ToolSearch", "StructuredOutput"}
 )
 
-# Never writable, at any depth: git internals, CI, Claude/Shipit config and the domain rules,
-# package manifests, and the config of the tools that validate the work (editing those makes a
-# failing check pass instead of fixing the code).
-PROTECTED_DIRS = frozenset(
-    {".git", ".github", ".gitlab", ".circleci", ".buildkite", ".husky", ".claude", "node_modules"}
-)
-PROTECTED_NAMES = (
-    CONFIG_FILE, "CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".mcp.json",
-    ".gitattributes", ".gitmodules", ".gitignore", ".gitlab-ci.yml", ".travis.yml",
-    "azure-pipelines.yml", "bitbucket-pipelines.yml", "Jenkinsfile", ".drone.yml",
-    "package.json", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs", "bunfig.toml",
-    "deno.json", "deno.jsonc", "Makefile", "makefile", "GNUmakefile", "pyproject.toml",
-    "setup.cfg", "setup.py", "tox.ini", "pytest.ini", "conftest.py", "noxfile.py",
-    "requirements*.txt", "Pipfile", "Cargo.toml", "go.mod", "jest.config.*", "vitest.config.*",
-    "vitest.workspace.*", "vite.config.*", ".mocharc*", "karma.conf.*", "playwright.config.*",
-    "cypress.config.*", "ava.config.*", ".c8rc*", ".nycrc*", "tsconfig*.json", "jsconfig.json",
-    "babel.config.*", ".babelrc*", ".eslintrc*", "eslint.config.*", ".prettierrc*",
-    "prettier.config.*", ".stylelintrc*", "stylelint.config.*",
-)  # fmt: skip
-LOCKFILES = (
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock",
-    "bun.lockb", "poetry.lock", "uv.lock", "Pipfile.lock", "Cargo.lock", "Gemfile.lock",
-    "composer.lock", "go.sum",
-)  # fmt: skip
-
-# Never readable inside the repo (outside it nothing is). Names, plus example names that a glob
-# is tested against: `cat .e*` or `cat src/*` could expand to one of them.
-SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".docker", ".kube", ".azure", ".gcloud"})
-SECRET_NAMES = (
-    ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.keystore", "id_rsa*", "id_dsa*",
-    "id_ecdsa*", "id_ed25519*", ".netrc", ".npmrc", ".pypirc", ".git-credentials", ".htpasswd",
-    "credentials", "credentials.json", "deploy_key*",
-)  # fmt: skip
-SECRET_EXAMPLES = (".env", ".env.local", "id_rsa", "id_ed25519", "server.key", "cert.pem")
-SECRET_EXAMPLES += (".npmrc", ".netrc", ".git-credentials", "credentials", "deploy_key")
-NOT_SECRET = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
-GLOB_CHARS = frozenset("*?[")
 RG_SECRET_TYPES = frozenset({"sh", "all"})  # ripgrep's `sh` type lists .env and *.env
 
 
@@ -237,7 +211,7 @@ class PathRules:
                     return f"{path} holds secrets and is off limits."
         if content:
             for rel in (*located, _repo_rel_lexical(path, cwd, self.repo)):
-                if rel is not None and _is_secret(rel):
+                if rel is not None and is_secret(rel):
                     return f"{path} may hold secrets (keys, .env) and is off limits."
         return None
 
@@ -340,19 +314,6 @@ def _expand_braces(glob: str) -> list[str]:
         return [glob]
     head, tail = glob[: match.start()], glob[match.end() :]
     return [x for alt in match.group(1).split(",") for x in _expand_braces(head + alt + tail)]
-
-
-def _is_secret(rel: str) -> bool:
-    parts = [p.casefold() for p in rel.split("/")]
-    if any(p in SECRET_DIRS for p in parts) or parts[-2:] == [".git", "config"]:
-        return True
-    for i, part in enumerate(parts):
-        if GLOB_CHARS & set(part):  # a wildcard file name is judged by what it could match
-            if i == len(parts) - 1 and any(fnmatchcase(ex, part) for ex in SECRET_EXAMPLES):
-                return True
-        elif part not in NOT_SECRET and any(fnmatchcase(part, n.casefold()) for n in SECRET_NAMES):
-            return True
-    return False
 
 
 def _static_prefix(path: str) -> str:
