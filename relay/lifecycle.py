@@ -153,17 +153,9 @@ def call_runtime(settings: LifecycleSettings, session_id: str, payload: dict) ->
     return answer if isinstance(answer, dict) else {}
 
 
-def _bot_token(settings: LifecycleSettings) -> str:
-    if settings.bot_token:
-        return settings.bot_token
-    from relay.aws_call import get_secret_string
-
-    return get_secret_string(settings.bot_token_secret_arn).strip()
-
-
 def tell(settings: LifecycleSettings, chat_id: int, template: str) -> bool:
     """Send one plain message through the Bot API (the agent could not). True when sent."""
-    url = f"{settings.telegram_api_base.rstrip('/')}/bot{_bot_token(settings)}/sendMessage"
+    url = f"{settings.telegram_api_base.rstrip('/')}/bot{settings.resolve_bot_token()}/sendMessage"
     body = json.dumps({"chat_id": chat_id, "text": texts.text(template)}).encode()
     request = urllib.request.Request(
         url, data=body, headers={"content-type": "application/json"}, method="POST"

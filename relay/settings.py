@@ -117,6 +117,23 @@ class LifecycleSettings:
     bot_token: str = ""
     bot_token_secret_arn: str = ""
 
+    def __repr__(self) -> str:
+        # Keep a plain-env token out of tracebacks and log lines.
+        token = f"<{len(self.bot_token)} chars>" if self.bot_token else "''"
+        return (
+            f"LifecycleSettings(agent_runtime_arn={self.agent_runtime_arn!r}, bot_token={token}, "
+            f"bot_token_secret_arn={self.bot_token_secret_arn!r}, "
+            f"remind_after_s={self.remind_after_s}, expire_after_s={self.expire_after_s})"
+        )
+
+    def resolve_bot_token(self, fetch_secret: Callable[[str], str] | None = None) -> str:
+        """The bot token: plain (local) or from Secrets Manager (AWS), fetched only when needed."""
+        if self.bot_token:
+            return self.bot_token
+        if not self.bot_token_secret_arn:
+            raise SettingsError(BOT_TOKEN, f"set it, or {BOT_TOKEN_SECRET_ARN}")
+        return (fetch_secret or fetch_secret_string)(self.bot_token_secret_arn).strip()
+
 
 def _seconds(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name, "").strip()

@@ -276,3 +276,16 @@ def test_settings_refuse_an_expiry_before_the_reminder(env, monkeypatch):
     assert err.value.name == "SHIPIT_EXPIRE_AFTER_S"
     defaults = lifecycle_from_env({"SHIPIT_AGENT_RUNTIME_ARN": ARN})
     assert (defaults.remind_after_s, defaults.expire_after_s) == (86400, 604800)
+
+
+def test_the_bot_token_is_plain_or_fetched_and_never_printed():
+    from relay.settings import SettingsError, lifecycle_from_env
+
+    plain = lifecycle_from_env({"SHIPIT_AGENT_RUNTIME_ARN": ARN, "SHIPIT_BOT_TOKEN": TOKEN})
+    assert plain.resolve_bot_token() == TOKEN and TOKEN not in repr(plain)
+    stored = lifecycle_from_env(
+        {"SHIPIT_AGENT_RUNTIME_ARN": ARN, "SHIPIT_BOT_TOKEN_SECRET_ARN": "arn:s"}
+    )
+    assert stored.resolve_bot_token(lambda arn: f"{TOKEN}\n" if arn == "arn:s" else "") == TOKEN
+    with pytest.raises(SettingsError):
+        lifecycle_from_env({"SHIPIT_AGENT_RUNTIME_ARN": ARN}).resolve_bot_token()
