@@ -19,7 +19,6 @@ from agent import shipping
 from agent.chat import StatusCard
 from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
-from agent.guard.changes import ForbiddenChange, check_changes, snapshot
 from agent.hosting import HostingError
 from agent.intents import Intent, Parsed, button, parse_callback, parse_text
 from agent.messages import Raw, clip, render
@@ -239,6 +238,9 @@ class Journey:
         progress.phase = 1
         await card.refresh(force=True)
         coder = self._coder_config(chat_id, repo.path, config)
+        # Lazily, like the coder: the policy's shell parser costs ~0.4 s before the first card.
+        from agent.guard.changes import snapshot
+
         before = await blocking(snapshot, repo.path)  # the whole tree, ignored files too
         prompt = f"{state.context_note}\n\n{text}" if state.context_note else text
         run = await self._code(state, prompt, repo.path, coder, card)
@@ -326,6 +328,8 @@ class Journey:
         return run
 
     def _changes(self, repo, config: RepoConfig, before: dict) -> list[str]:
+        from agent.guard.changes import ForbiddenChange, check_changes  # lazily: see snapshot
+
         try:
             return check_changes(repo.path, config, before, self.deps.secret_paths)
         except ForbiddenChange as exc:
