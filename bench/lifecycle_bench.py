@@ -201,7 +201,11 @@ def main() -> None:
     parser.add_argument("--cold-starts", type=int, default=10)
     parser.add_argument("--agent-runs", type=int, default=3)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = relay_benchmarks(args.requests, args.cold_starts) + agent_cold_path(args.agent_runs)
+    # Timings on a shared machine mean little without how busy it was.
+    load = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
+    rows.append((f"machine load (1-min average, {os.cpu_count()} CPUs), start → end", load, "—"))
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'value':>10}  target")
     for name, value, target in rows:
