@@ -184,6 +184,8 @@ _COUNTS = (
 
 def describe_checks(result: CommandResult) -> str:
     """Plain words for a requester: 'all 8 checks passed' or '2 of 8 checks failed'."""
+    if result.returncode == TIMED_OUT:
+        return "the checks ran too long, so I stopped them"
     for passed_re, failed_re in _COUNTS:
         passed = passed_re.search(result.output)
         if passed:

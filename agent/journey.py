@@ -303,8 +303,7 @@ class Journey:
         try:
             run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
         except CoderTimeout as exc:
-            minutes = max(1, round(exc.seconds / 60))
-            reason = f"The change took longer than {minutes} minutes, so I stopped it."
+            reason = f"The change took longer than {duration(exc.seconds)}, so I stopped it."
             raise RequestFailed(render("failed", pending_note="", reason=reason)) from exc
         except CoderLimitError as exc:
             raise RequestFailed(
@@ -373,8 +372,8 @@ class Journey:
             log.error("%s failed: %s", what, result.output[-2000:])
             reason = f"The {what} step failed."
             if result.returncode == TIMED_OUT:
-                minutes = max(1, round(self.deps.settings.command_timeout_s / 60))
-                reason = f"The {what} step took longer than {minutes} minutes, so I stopped it."
+                limit = duration(self.deps.settings.command_timeout_s)
+                reason = f"The {what} step took longer than {limit}, so I stopped it."
             raise RequestFailed(render("build_failed", reason=reason))
         return result
 
@@ -402,6 +401,15 @@ async def _ticking(card: StatusCard):
         yield
     finally:
         task.cancel()
+
+
+def duration(seconds: float) -> str:
+    """'15 minutes', '1 minute', '40 seconds': a wall clock in plain words."""
+    if seconds >= 90:
+        minutes = round(seconds / 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    whole = max(1, round(seconds))
+    return f"{whole} second{'s' if whole != 1 else ''}"
 
 
 def _app_name(repo_url: str) -> str:

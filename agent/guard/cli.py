@@ -88,11 +88,13 @@ class CliBox:
         base = f"http://127.0.0.1:{MODEL_PORT}" if bridged else self.proxy.url
         if not bridged:  # Landlock: the rules allow connecting to the proxy's TCP port only
             bridges = ((self.proxy.socket_path, int(self.proxy.url.rsplit(":", 1)[1])),)
+        modules = repo / "node_modules"  # the dependency cache may link it from outside the tree
+        linked = (modules.resolve(),) if modules.is_symlink() and modules.is_dir() else ()
         view = view_for(
             repo,
             folder / "home",
             writable,
-            readonly=(self.cli,),
+            readonly=(self.cli, *linked),
             outside=(config,),
             bridges=bridges,
         )

@@ -378,7 +378,10 @@ def test_the_table_is_big_and_distinct() -> None:
 
 
 @pytest.mark.attack
+@pytest.mark.parametrize("policy", [True, False], ids=["with-policy", "box-only"])
 @pytest.mark.parametrize("attack", ATTACKS, ids=str)
-def test_attack_is_contained(attack: Attack, new_case) -> None:
-    case, session = run_attack(attack, new_case)
-    assert_contained(attack, case, session)
+def test_attack_is_contained(attack: Attack, policy: bool, new_case, record_property) -> None:
+    """Each attack twice: through the whole production wiring (the policy refuses it first),
+    and with the hook removed, where the OS box (and Shipit's own check) must hold alone."""
+    case, session = run_attack(attack, new_case, policy)
+    record_property("layer", assert_contained(attack, case, session, policy))

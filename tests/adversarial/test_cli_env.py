@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -57,27 +56,31 @@ def decoy() -> Iterator[None]:
     process.wait(timeout=10)
 
 
-def test_the_cli_env_names_no_secret(harness) -> None:
-    assert not set(harness.env) & set(SECRET_ENV) - {"ANTHROPIC_API_KEY"}
-    assert harness.env["ANTHROPIC_API_KEY"] == "shipit-proxy"
-    assert harness.env["ANTHROPIC_BASE_URL"] == harness.proxy_url
-    values = "\n".join(harness.env.values())
-    assert not [v for v in SECRET_VALUES if v in values]
-    assert "/usr/bin/env -i" in harness.wrapper.read_text()
+def test_a_runs_wrapper_names_no_secret(harness, tmp_path) -> None:
+    """The script the SDK starts holds the box and the CLI's whole environment: no secret, the
+    proxy reached through the box's bridge with this run's grant, everything cleared first."""
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    with harness.cli.run(repo, ("src/",), tmp_path / "transcripts", 1.0) as run:
+        script = run.wrapper.read_text()
+        assert f"/r/{run.grant.token}" in script
+    assert not [v for v in SECRET_VALUES if v in script]
+    assert "ANTHROPIC_API_KEY=shipit-proxy" in script
+    assert script.count("/usr/bin/env -i") == 2  # for the box itself and for the CLI inside
 
 
 @pytest.mark.attack
 def test_validation_sees_no_secret_in_its_environment(new_case, decoy) -> None:
     case = new_case(variant=FROM_VALIDATION.variant)
     session = case.harness.session(case.ws.repo, [c.step(case.subs) for c in FROM_VALIDATION.calls])
-    assert f"HOME={case.harness.home}" in session.results[0]["text"], session.describe()
+    assert "HOME=/home/shipit" in session.results[0]["text"], session.describe()
     assert_contained(FROM_VALIDATION, case, session)
 
 
 @pytest.mark.attack
 def test_bash_sees_no_secret_even_without_the_policy(new_case, decoy) -> None:
     case = new_case()
-    config = dataclasses.replace(case.harness.config_for(case.ws.repo), hooks={})
+    config = case.harness.config_for(case.ws.repo, policy=False)
     steps = [c.step(case.subs) for c in WITHOUT_POLICY.calls]
     session = case.harness.session(case.ws.repo, steps, config)
     assert not session.denied_ids, "no hook ran, so nothing may be denied"
