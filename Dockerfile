@@ -1,5 +1,25 @@
 # Shipit agent container for Amazon Bedrock AgentCore Runtime (which runs linux/arm64).
-# The base image is multi-arch, so the same file builds natively on amd64 for local use.
+# The base images are multi-arch, so the same file builds natively on amd64 for local use.
+# AgentCore refuses images over 1 GB: tests/infra/test_image.py adds up what each stage below
+# installs and fails above 900 MB, so keep package-manager caches out of every layer.
+
+# Node.js from the official image (a maintained LTS line; Debian bookworm's 18 is end of life).
+# Its major must equal .node-version, which CI installs too (tests/infra checks both).
+FROM node:24-bookworm-slim AS node
+
+# Python dependencies exactly as uv.lock pins them, built in a stage of their own so neither uv
+# nor any cache reaches the final image.
+FROM python:3.13-slim-bookworm AS python-deps
+RUN pip install --no-cache-dir uv==0.13.9
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-cache
+
 FROM python:3.13-slim-bookworm
 
 # Must equal AGENT_UID / AGENT_GID in infra/config.py: the S3 Files access point runs every
@@ -7,24 +27,25 @@ FROM python:3.13-slim-bookworm
 ARG SHIPIT_UID=10001
 ARG SHIPIT_GID=10001
 
-# git + ssh for the app repo; Node and npm for the target app's validation and build;
-# bubblewrap + socat so the Claude Agent SDK's sandbox really isolates tool commands.
+# git + ssh for the app repo; bubblewrap + socat for the OS sandbox around the agent and the
+# repo's commands; libstdc++6 for the Node binary. A setuid-root copy of bwrap serves hosts
+# without unprivileged user namespaces (the sandbox probe tries the plain one first).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        ca-certificates git openssh-client nodejs npm bubblewrap socat \
-    && rm -rf /var/lib/apt/lists/*
+        ca-certificates git openssh-client bubblewrap socat libstdc++6 \
+    && rm -rf /var/lib/apt/lists/* \
+    && install -d -m 0755 /usr/local/libexec/shipit \
+    && install -m 4755 -o root -g root /usr/bin/bwrap /usr/local/libexec/shipit/bwrap-suid
 
-# uv installs exactly what uv.lock pins, with the image's own Python (never a download).
-RUN pip install --no-cache-dir uv==0.13.9
-ENV UV_COMPILE_BYTECODE=1 \
-    UV_LINK_MODE=copy \
-    UV_PYTHON_DOWNLOADS=never \
-    UV_PROJECT_ENVIRONMENT=/app/.venv
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+    && node --version && npm --version
 
 WORKDIR /app
 # Dependencies first, so editing the agent does not reinstall them.
-COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev
+COPY --from=python-deps /app/.venv /app/.venv
 COPY agent/ agent/
 COPY prompts/ prompts/
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from agent import app as app_module
-from agent import secrets
+from agent import logs, secrets
 from agent.chat import Chat
 from agent.commands import CommandRunner
 from agent.context import Deps
@@ -108,9 +108,7 @@ def _screen(settings: Settings):
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup()
     settings = Settings.from_env()
     settings.workspace.mkdir(parents=True, exist_ok=True)
     log.info("Shipit agent on port %s; workspace %s", settings.port, settings.workspace)

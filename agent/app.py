@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 
-from agent import lifecycle_calls, recovery
+from agent import lifecycle_calls, logs, recovery, selfcheck
 from agent.intents import Intent, parse_callback, parse_text
 from agent.messages import render
 from agent.state import request_id_for
@@ -61,7 +61,12 @@ class Runtime:
 
     async def _process(self, update: Update, task_id: int) -> None:
         chat_id = update.effective_chat.id
+        logs.bind(chat=chat_id, update=update.update_id)  # on every log line of this task
         try:
+            if self._is_selftest(update):
+                deps = self.journey.deps
+                await selfcheck.run_and_report(deps, self.bot, render("selfcheck_reason_request"))
+                return
             if self._is_stop(update):
                 await self._stop(update, chat_id)
                 return
@@ -82,6 +87,11 @@ class Runtime:
         finally:
             self.inflight.discard((chat_id, update.update_id))
             app.complete_async_task(task_id)
+
+    def _is_selftest(self, update: Update) -> bool:
+        text = update.message.text if update.message else None
+        owner = self.journey.deps.settings.owner_chat_id
+        return selfcheck.is_request(text, update.effective_chat.id, owner)
 
     @staticmethod
     def _is_stop(update: Update) -> bool:
@@ -121,6 +131,7 @@ async def invoke(payload, context):
         async with _starting:
             if _runtime is None:
                 _runtime = await _factory()
+                selfcheck.start_in_background(app, _runtime.journey.deps, _runtime.bot)
             if session not in _recovered:
                 # Crash honesty, before this session's first work: its chat's unfinished request
                 # is closed out (other chats belong to other sessions, maybe live elsewhere).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from agent import shipping
+from agent import logs, shipping
 from agent.chat import StatusCard
 from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
@@ -223,6 +223,7 @@ class Journey:
             ) from exc
         base = state.pending.commit if state.pending else origin_main
         build_id = new_build_id()
+        logs.bind(request=build_id)
         await blocking(repo.start_branch, f"preview/{build_id}", base)
         try:
             config = load_repo_config(repo.path)

@@ -26,6 +26,11 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(name, f"expected a whole number, got {raw!r}") from exc
 
 
+def _optional_int(env: dict[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    return _int(env, name, 0) if raw else None
+
+
 def _float(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -78,6 +83,9 @@ class Settings:
     demo_model: bool
     port: int
     status_edit_interval_s: float
+    owner_chat_id: int | None = None  # the owner's Telegram chat: self-check reports, /selftest
+    webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
+    deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -126,6 +134,9 @@ class Settings:
             demo_model=env.get("SHIPIT_DEMO_MODEL", "") == "1",
             port=_int(env, "SHIPIT_AGENT_PORT", 8080),
             status_edit_interval_s=_float(env, "SHIPIT_STATUS_EDIT_INTERVAL_S", 1.5),
+            owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
+            webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
+            deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),
         )
 
     @property

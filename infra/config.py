@@ -8,6 +8,8 @@ from pathlib import Path
 
 from constructs import Construct
 
+from infra.zones import parse_zone_ids, synth_region, zones_for
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = Path(__file__).resolve().parent
 
@@ -19,6 +21,8 @@ AGENT_GID = 10001
 
 # AgentCore only accepts one level under /mnt; AGENTS.md names this path for SHIPIT_WORKSPACE.
 WORKSPACE_MOUNT_PATH = "/mnt/workspace"
+# SHIPIT_CACHE_DIR in the container: local disk, recreated per session from the lockfile.
+CONTAINER_CACHE_DIR = "/tmp/shipit-cache"
 # The directory the access point exposes; it becomes the `workspace/` prefix in the bucket.
 WORKSPACE_ROOT_DIR = "/workspace"
 
@@ -29,7 +33,6 @@ ALLOWED_UPDATES = ("message", "callback_query")
 _PROFILE_PREFIXES = ("us", "eu", "apac", "jp", "au", "ca", "us-gov", "global")
 _MODEL_ID = re.compile(r"^[a-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
-_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$")
 _LOOKS_SUFFIXED = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
@@ -61,7 +64,8 @@ class ShipitConfig:
     bot_token_secret_name: str
     deploy_key_secret_name: str
     webhook_revision: str
-    availability_zones: list[str] | None = None
+    # Two AZ IDs fixed at synth, or None: CloudFormation picks them from infra/zones.py's table.
+    zone_ids: tuple[str, ...] | None = None
 
     @classmethod
     def from_context(cls, scope: Construct) -> ShipitConfig:
@@ -79,14 +83,21 @@ class ShipitConfig:
                 # The stack refers to these secrets by partial ARN (name only), which Secrets
                 # Manager cannot tell apart from a full ARN when the name ends like its suffix.
                 raise ValueError(f"CDK context {key!r}: must not end in '-' + 6 characters")
-        zones = str(scope.node.try_get_context("availabilityZones") or "")
-        availability_zones = [z.strip() for z in zones.split(",") if z.strip()] or None
-        if availability_zones is not None and not all(_AZ.match(z) for z in availability_zones):
-            raise ValueError(f"CDK context 'availabilityZones': not AZ names: {zones!r}")
         return cls(
-            availability_zones=availability_zones,
+            zone_ids=_zone_ids(scope),
             model=ModelRef.parse(get("model")),
             bot_token_secret_name=secrets["botTokenSecretName"],
             deploy_key_secret_name=secrets["deployKeySecretName"],
             webhook_revision=get("webhookRevision"),
         )
+
+
+def _zone_ids(scope: Construct) -> tuple[str, ...] | None:
+    """`-c availabilityZoneIds=...` wins; else the table's row for the region known at synth
+    (`-c region=...` or the deploying profile's, which the cdk CLI passes as CDK_DEFAULT_REGION),
+    failing clearly for a region the table lacks; else None (looked up at deploy)."""
+    override = str(scope.node.try_get_context("availabilityZoneIds") or "").strip()
+    if override:
+        return parse_zone_ids(override)
+    region = synth_region(scope.node.try_get_context("region"))
+    return zones_for(region) if region else None

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.config import REPO_ROOT, WORKSPACE_MOUNT_PATH, ModelRef
+from infra.config import CONTAINER_CACHE_DIR, REPO_ROOT, WORKSPACE_MOUNT_PATH, ModelRef
 from infra.hosting import Hosting
 from infra.nag import acknowledge, arn_of
 from infra.network import Network
@@ -34,15 +34,21 @@ class AgentRuntime(Construct):
         main_branch: str,
         max_turns: str,
         max_budget_usd: str,
+        owner_chat_id: str,
     ) -> None:
         super().__init__(scope, construct_id)
 
-        artifact = agentcore.AgentRuntimeArtifact.from_asset(
-            str(REPO_ROOT),
+        self.image = ecr_assets.DockerImageAsset(
+            self,
+            "Image",
+            directory=str(REPO_ROOT),
             # AgentCore runs arm64 (Graviton) containers only.
             platform=ecr_assets.Platform.LINUX_ARM64,
             # .dockerignore is an allowlist; read it with Docker's own rules.
             ignore_mode=IgnoreMode.DOCKER,
+        )
+        artifact = agentcore.AgentRuntimeArtifact.from_ecr_repository(
+            self.image.repository, self.image.image_tag
         )
 
         self.runtime = agentcore.Runtime(
@@ -84,6 +90,12 @@ class AgentRuntime(Construct):
                 "ANTHROPIC_MODEL": model.model_id,
                 "SHIPIT_MAX_TURNS": max_turns,
                 "SHIPIT_MAX_BUDGET_USD": max_budget_usd,
+                "SHIPIT_OWNER_CHAT_ID": owner_chat_id,
+                # The image's content hash: the self-check runs once per new image.
+                "SHIPIT_DEPLOYED_VERSION": self.image.asset_hash,
+                # Dependency folders and build output stay on the container's own disk, off the
+                # S3 Files mount (every file there becomes S3 requests and object versions).
+                "SHIPIT_CACHE_DIR": CONTAINER_CACHE_DIR,
             },
         )
 
@@ -117,6 +129,11 @@ class AgentRuntime(Construct):
         deploy_key.grant_read(role)
         self._grant_model(role, model)
         self._acknowledge_role_findings(hosting, model)
+
+    def add_environment(self, name: str, value: str) -> None:
+        """A setting known only once later parts exist (e.g. the webhook URL from the relay)."""
+        cfn_runtime: agentcore.CfnRuntime = self.runtime.node.default_child  # type: ignore[assignment]
+        cfn_runtime.add_property_override(f"EnvironmentVariables.{name}", value)
 
     def _grant_model(self, role: iam.IRole, model: ModelRef) -> None:
         """InvokeModel on the configured model (and its inference profile), nothing else."""

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.config import ShipitConfig
 from infra.hosting import Hosting
 from infra.lifecycle import Lifecycle
+from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.network import Network
 from infra.relay import Relay, relay_code
@@ -69,6 +70,34 @@ class ShipitStack(Stack):
             max_value=100,
             description="Most US dollars of model usage one request may spend",
         )
+        owner_chat_id = CfnParameter(
+            self,
+            "OwnerChatId",
+            type="String",
+            default="",
+            description="The owner's Telegram chat id: the first-start self-check reports there "
+            "and /selftest answers there (empty: the report only goes to the logs)",
+            allowed_pattern=r"^(-?[0-9]+)?$",
+            constraint_description="a Telegram chat id (digits, maybe a leading minus) or empty",
+        )
+        alarm_email = CfnParameter(
+            self,
+            "AlarmEmail",
+            type="String",
+            default="",
+            description="Email for alarms and budget warnings (empty: none are sent)",
+            allowed_pattern=r"^([^\s@]+@[^\s@]+\.[^\s@]+)?$",
+            constraint_description="an email address or empty",
+        )
+        monthly_budget = CfnParameter(
+            self,
+            "MonthlyBudgetUsd",
+            type="Number",
+            default=50,
+            min_value=1,
+            description="Monthly AWS cost budget in US dollars; warns at 80% spent and at a "
+            "forecast of 100%",
+        )
 
         # The owner stores these two before the first deploy (README), so the webhook can be
         # registered during that same deploy. Referenced by name: never in the template.
@@ -113,7 +142,7 @@ class ShipitStack(Stack):
             "This is the access-log bucket itself; logging it into itself would loop.",
         )
 
-        network = Network(self, "Network", availability_zones=config.availability_zones)
+        network = Network(self, "Network", zone_ids=config.zone_ids)
         workspace = Workspace(self, "Workspace", network=network, log_bucket=log_bucket)
         hosting = Hosting(self, "Hosting", log_bucket=log_bucket)
         agent = AgentRuntime(
@@ -129,6 +158,7 @@ class ShipitStack(Stack):
             main_branch=main_branch.value_as_string,
             max_turns=max_turns.value_as_string,
             max_budget_usd=max_budget.value_as_string,
+            owner_chat_id=owner_chat_id.value_as_string,
         )
         code = relay_code()
         lifecycle = Lifecycle(
@@ -141,6 +171,18 @@ class ShipitStack(Stack):
             lifecycle=lifecycle,
             webhook_secret=webhook_secret,
             allowed_user_ids=allowed_user_ids.value_as_string,
+        )
+        # The self-check compares Telegram's registered webhook with this.
+        agent.add_environment("SHIPIT_WEBHOOK_URL", relay.webhook_url)
+        Monitoring(
+            self,
+            "Monitoring",
+            relay_function=relay.function,
+            api=relay.api,
+            stage=relay.stage,
+            runtime=agent.runtime,
+            alarm_email=alarm_email.value_as_string,
+            monthly_budget_usd=monthly_budget.value_as_number,
         )
         webhook = WebhookRegistration(
             self,

@@ -144,6 +144,10 @@ class Stack:
         if self.config.telegram_api_base is None:
             options = self.config.telegram_options
             self.telegram = start_emulator(self.config.token, port=self.port("telegram"), **options)
+        # Up before the agent (it only calls the relay per request), so the agent can be told
+        # the webhook URL its self-check expects Telegram to hold.
+        self.apigw = self._serve(apigw.create_app(), "apigw")
+        self.webhook_url = f"{self.apigw.url}/telegram"
         agent_port = self.port("agent") or free_port()
         self.agent = AgentProcess(
             self._agent_env(model_env, agent_port), agent_port, self.root / "agent.log"
@@ -155,8 +159,6 @@ class Stack:
         )
         self._relay_env()
         self._start_lifecycle()
-        self.apigw = self._serve(apigw.create_app(), "apigw")
-        self.webhook_url = f"{self.apigw.url}/telegram"
         secret = self.config.webhook_secret
         if self.telegram is None:
             self.poller = UpdatePoller(
@@ -302,6 +304,8 @@ class Stack:
             "SHIPIT_PUBLIC_URL": self.site.url,
             "SHIPIT_AGENT_PORT": str(port),
             "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
+            # With the emulator the stack registers this URL; polling real Telegram has none.
+            **({"SHIPIT_WEBHOOK_URL": self.webhook_url} if self.telegram else {}),
             **model_env,
             **self.config.agent_env,
         }

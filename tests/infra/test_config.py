@@ -63,16 +63,3 @@ def test_secret_names_are_checked(name: str, message: str) -> None:
     )
     with pytest.raises(ValueError, match=message):
         ShipitConfig.from_context(app)
-
-
-def test_availability_zones_can_be_chosen() -> None:
-    from aws_cdk import App, Stack
-    from aws_cdk.assertions import Template
-
-    from infra.network import Network
-
-    stack = Stack(App(), "Net")
-    Network(stack, "Network", availability_zones=["us-east-1a", "us-east-1d"])
-    subnets = Template.from_stack(stack).find_resources("AWS::EC2::Subnet")
-    zones = sorted({s["Properties"]["AvailabilityZone"] for s in subnets.values()})
-    assert zones == ["us-east-1a", "us-east-1d"]

@@ -10,6 +10,7 @@ import pytest
 
 from infra.config import AGENT_GID, AGENT_UID, REPO_ROOT
 from local.agent_process import AGENT_START_COMMAND
+from tests.infra.image_size import NODE_MAJOR
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 
@@ -65,8 +66,30 @@ def test_start_command_is_the_local_stacks(instructions) -> None:
     assert not _all(instructions, "ENTRYPOINT")
 
 
-def test_base_image_is_python_313_multi_arch(instructions) -> None:
-    assert _all(instructions, "FROM") == ["python:3.13-slim-bookworm"]
+def test_stages_are_official_multi_arch_images(instructions) -> None:
+    assert _all(instructions, "FROM") == [
+        f"node:{NODE_MAJOR}-bookworm-slim AS node",
+        "python:3.13-slim-bookworm AS python-deps",
+        # The final image: the same Python, so the copied venv's interpreter links stay valid.
+        "python:3.13-slim-bookworm",
+    ]
+
+
+def test_node_is_current_and_the_same_major_as_ci(instructions) -> None:
+    # Node 20 reached end of life in 2026-04; Vite/Next builds need at least 20.
+    assert int(NODE_MAJOR) >= 22
+    copies = _all(instructions, "COPY")
+    assert "--from=node /usr/local/bin/node /usr/local/bin/node" in copies
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    # CI reads the same file and refuses to run tests on another major.
+    assert ".node-version" in ci and "node --version" in ci
+
+
+def test_setuid_bwrap_for_hosts_without_user_namespaces(instructions) -> None:
+    run = " ".join(_all(instructions, "RUN"))
+    assert (
+        "install -m 4755 -o root -g root /usr/bin/bwrap /usr/local/libexec/shipit/bwrap-suid" in run
+    )
 
 
 def test_runs_as_the_access_points_user(instructions) -> None:
@@ -85,28 +108,40 @@ def test_environment(instructions) -> None:
     env = _env(instructions)
     assert env["DOCKER_CONTAINER"] == "1"
     assert env["PATH"].startswith("/app/.venv/bin:")
-    assert _all(instructions, "WORKDIR") == ["/app"]
+    assert set(_all(instructions, "WORKDIR")) == {"/app"}
     assert _all(instructions, "EXPOSE") == ["8080"]
 
 
 def test_system_packages(instructions) -> None:
     run = " ".join(_all(instructions, "RUN"))
-    for package in (
-        "git",
-        "openssh-client",
-        "nodejs",
-        "npm",
-        "bubblewrap",
-        "socat",
-        "ca-certificates",
-    ):
+    for package in ("git", "openssh-client", "bubblewrap", "socat", "ca-certificates"):
         assert f" {package} " in f" {run} ", package
+    # Debian's nodejs is 18 (end of life): Node comes from the node stage instead.
+    assert " nodejs " not in f" {run} "
 
 
 def test_dependencies_come_from_the_lock(instructions) -> None:
-    assert "uv sync --frozen --no-dev" in " ".join(_all(instructions, "RUN"))
-    copies = _all(instructions, "COPY")
-    assert copies == ["pyproject.toml uv.lock ./", "agent/ agent/", "prompts/ prompts/"]
+    assert "uv sync --frozen --no-dev --no-cache" in " ".join(_all(instructions, "RUN"))
+    copies = [c for c in _all(instructions, "COPY") if not c.startswith("--from=node")]
+    assert copies == [
+        "pyproject.toml uv.lock ./",
+        "--from=python-deps /app/.venv /app/.venv",
+        "agent/ agent/",
+        "prompts/ prompts/",
+    ]
+
+
+def test_no_package_manager_cache_in_any_layer(instructions) -> None:
+    for run in _all(instructions, "RUN"):
+        if "apt-get install" in run:
+            # In the same layer, or the lists stay in the image.
+            assert "rm -rf /var/lib/apt/lists/*" in run
+        if "pip install" in run:
+            assert "--no-cache-dir" in run
+        if "uv sync" in run:
+            assert "--no-cache" in run
+        assert "npm install" not in run and "npm ci" not in run
+    assert _env(instructions)["UV_NO_CACHE"] == "1"
 
 
 def test_build_context_is_only_what_the_image_needs(synth) -> None:
@@ -117,3 +152,14 @@ def test_build_context_is_only_what_the_image_needs(synth) -> None:
     top = sorted(p.name for p in context.iterdir())
     assert top == [".dockerignore", "Dockerfile", "agent", "prompts", "pyproject.toml", "uv.lock"]
     assert not list(Path(context).rglob("__pycache__"))
+
+
+def test_start_command_and_user_are_what_the_self_check_expects(instructions) -> None:
+    from agent import selfcheck, selfcheck_probes
+
+    (cmd,) = _all(instructions, "CMD")
+    assert json.loads(cmd) == list(selfcheck.START_COMMAND) == AGENT_START_COMMAND
+    args = _arg_defaults(instructions)
+    assert int(args["SHIPIT_UID"]) == selfcheck.CONTAINER_UID == AGENT_UID
+    run = " ".join(_all(instructions, "RUN"))
+    assert f"/usr/bin/bwrap {selfcheck_probes.SETUID_BWRAP}" in run
