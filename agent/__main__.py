@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from agent import app as app_module
-from agent import logs, secrets
+from agent import bot_profile, logs, secrets
 from agent.chat import Chat
 from agent.commands import CommandRunner
 from agent.context import Deps
@@ -21,6 +21,7 @@ from agent.guard.rungs import Isolation, probe
 from agent.hosting import LocalHosting, S3Hosting
 from agent.journey import Journey
 from agent.model_proxy import ModelProxy, cli_model_env
+from agent.screenshots import screenshotter_from_settings
 from agent.settings import Settings
 from agent.state import StateStore
 
@@ -82,6 +83,7 @@ def build_factory(settings: Settings, isolation: Isolation):
         api = settings.telegram_api_base
         bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
         await bot.initialize()
+        await bot_profile.set_up(bot, settings.workspace / "app" / "bot_profile.json")
         deps = Deps(
             settings=settings,
             store=StateStore(settings.workspace),
@@ -93,6 +95,7 @@ def build_factory(settings: Settings, isolation: Isolation):
             deploy_key=deploy_key,
             secret_paths=secret_paths,
             screen=_screen(settings),
+            screenshotter=screenshotter_from_settings(settings),
         )
         return app_module.Runtime(Journey(deps), bot)
 

@@ -63,6 +63,8 @@ class Runtime:
         chat_id = update.effective_chat.id
         logs.bind(chat=chat_id, update=update.update_id)  # on every log line of this task
         try:
+            if self.journey.albums.absorb(update):
+                return  # a later photo of an album: it joins the request its first photo started
             if self._is_selftest(update):
                 deps = self.journey.deps
                 await selfcheck.run_and_report(deps, self.bot, render("selfcheck_reason_request"))

@@ -8,7 +8,13 @@ import logging
 import re
 import time
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
@@ -16,14 +22,19 @@ from agent.messages import TEXT_LIMIT
 
 log = logging.getLogger(__name__)
 
-Buttons = list[tuple[str, str]]  # (label, callback_data), one row
+# (label, callback_data) or (label, callback_data, style), one button per row. Styles (Bot API
+# 9.4): "success" for the positive action, "danger" for destructive ones, "primary".
+Buttons = list[tuple[str, ...]]
 
 
 def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
+        [
+            [InlineKeyboardButton(label, callback_data=data, style=(rest[0] if rest else None))]
+            for label, data, *rest in buttons
+        ]
     )
 
 
@@ -51,19 +62,31 @@ class Chat:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, html_text: str, buttons: Buttons | None = None) -> int:
-        """Send one message (split if over Telegram's limit); returns the last message id."""
+    async def send(
+        self,
+        chat_id: int,
+        html_text: str,
+        buttons: Buttons | None = None,
+        link_preview: str | None = None,
+    ) -> int:
+        """Send one message (split if over Telegram's limit); returns the last message id.
+
+        `link_preview` names the page to show as a rich link preview; otherwise none is shown."""
         chunks = _split(html_text)
         message_id = 0
         for i, chunk in enumerate(chunks):
-            markup = _markup(buttons) if i == len(chunks) - 1 else None
+            last = i == len(chunks) - 1
+            markup = _markup(buttons) if last else None
+            preview = LinkPreviewOptions(is_disabled=True)
+            if link_preview and last:
+                preview = LinkPreviewOptions(url=link_preview, prefer_large_media=True)
             message = await self._call(
                 self.bot.send_message,
                 chat_id=chat_id,
                 text=chunk,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                disable_web_page_preview=True,
+                link_preview_options=preview,
             )
             message_id = message.message_id
         return message_id
@@ -96,6 +119,26 @@ class Chat:
         # The button press may be older than Telegram keeps it; the reply still goes out.
         with contextlib.suppress(BadRequest):
             await self.bot.answer_callback_query(callback_query_id, text=text)
+
+    async def send_photos(self, chat_id: int, photos: list[tuple[bytes, str]]) -> list[int]:
+        """One picture as a photo, several as one album (captions are plain text)."""
+        if len(photos) == 1:
+            data, caption = photos[0]
+            message = await self._call(
+                self.bot.send_photo, chat_id=chat_id, photo=data, caption=caption
+            )
+            return [message.message_id]
+        media = [
+            InputMediaPhoto(data, caption=caption, filename=f"shot{i}.png")
+            for i, (data, caption) in enumerate(photos)
+        ]
+        messages = await self._call(self.bot.send_media_group, chat_id=chat_id, media=media)
+        return [m.message_id for m in messages]
+
+    async def download(self, file_id: str) -> tuple[bytes, str]:
+        """A file someone sent (a photo): its bytes and Telegram's path for it."""
+        file = await self.bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray()), file.file_path or ""
 
     async def typing(self, chat_id: int) -> None:
         with contextlib.suppress(BadRequest, RetryAfter):

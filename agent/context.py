@@ -34,6 +34,7 @@ class Deps:
     deploy_key: DeployKey | None = None
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
     secret_paths: tuple[Path, ...] = ()
+    screenshotter: object | None = None  # agent.screenshots.Screenshotter (browser elsewhere)
 
     def run(
         self, command: str, cwd: Path, network: bool = False, artifact: str = ""

@@ -17,6 +17,9 @@ class Intent(Enum):
     CHANGE = "change"  # the "Change something" button: ask what to change
     STOP = "stop"
     REQUEST = "request"  # anything else: a change request for the agent
+    HISTORY = "history"  # what went live, with a button per version
+    RESTORE = "restore"  # put an earlier version live again (button: restore:<build id>)
+    COST = "cost"  # this month's model spend
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ _PHRASES = {
     Intent.STATUS: {"status", "what's live", "whats live"},
     Intent.STOP: {"stop"},
     Intent.HELP: {"help", "?"},
+    Intent.HISTORY: {"history", "what changed", "what changed?", "what's changed", "changes"},
+    Intent.COST: {"cost", "costs", "spend", "how much did it cost"},
 }
 _COMMANDS = {f"/{i.value}": i for i in Intent if i not in (Intent.REQUEST, Intent.CHANGE)}
 

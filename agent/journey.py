@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from agent import logs, shipping
+from agent import budget, history, logs, owner, photos, screenshots, shipping, spend
 from agent.chat import StatusCard
 from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
@@ -78,6 +78,7 @@ class Journey:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.albums = photos.Albums()  # app.py hands later album members to it
 
     async def handle(self, update: Update) -> None:
         deps = self.deps
@@ -90,13 +91,21 @@ class Journey:
             # Only a crash or restart leaves this set: the finally below always clears it.
             await deps.chat.send(chat_id, render("restarted", request=state.busy_request or ""))
             state.busy_since = state.busy_request = None
+        if update.effective_user is not None:
+            state.requester = update.effective_user.first_name or ""
         deps.store.save_chat(state)
+        await owner.digest_if_due(deps)
 
         if update.callback_query is not None:
             await deps.chat.answer_button(update.callback_query.id)
             parsed = parse_callback(update.callback_query.data or "")
         elif update.message is not None and update.message.text:
             parsed = parse_text(update.message.text)
+        elif update.message is not None and update.message.photo:
+            folder = deps.store.chat_dir(chat_id) / "photos"
+            caption, images = await photos.receive(deps.chat, self.albums, update.message, folder)
+            await self.request(state, photos.request_text(caption), images, caption)
+            return
         else:
             await deps.chat.send(chat_id, render("not_text"))
             return
@@ -124,20 +133,30 @@ class Journey:
             case Intent.SHIP:
                 await shipping.ship(deps, state, parsed.preview_id)
             case Intent.UNDO:
-                await shipping.undo(deps, state)
+                await shipping.undo(deps, state, parsed.preview_id)
             case Intent.DISCARD:
                 await shipping.discard(deps, state, parsed.preview_id)
             case Intent.CHANGE:
                 await deps.chat.send(chat_id, render("change_prompt"))
             case Intent.REQUEST:
-                await self.request(state, parsed.text, request_id_for(update.update_id))
+                await self.request(state, parsed.text, request_id=request_id_for(update.update_id))
+            case Intent.HISTORY:
+                await history.show(deps, state)
+            case Intent.RESTORE:
+                await history.restore(deps, state, parsed.preview_id)
+            case Intent.COST:
+                await deps.chat.send(chat_id, await blocking(budget.cost_message, deps))
 
-    async def request(self, state: ChatState, text: str, request_id: str = "") -> None:
+    async def request(
+        self, state: ChatState, text: str, images=(), caption: str = "", request_id: str = ""
+    ) -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
         if not deps.may_run_agent:
             # Fail closed: no OS box could be built here and the owner has not opted out.
             await deps.chat.send(chat_id, render("no_sandbox"))
+            return
+        if not await budget.under_cap(deps, state):
             return
         if deps.screen is not None and not await self._screened_ok(chat_id, text):
             return
@@ -150,11 +169,12 @@ class Journey:
         pending_note = render("pending_note") if state.pending else ""
         try:
             async with _ticking(card):
-                preview = await self._make_preview(state, text, progress, card)
+                preview = await self._make_preview(state, text, progress, card, images, caption)
         except RequestFailed as exc:
             progress.failed = True
             await card.refresh(force=True)
             await deps.chat.send(chat_id, exc.message)
+            await owner.failed(deps, state, text, exc.message)
             return
         except asyncio.CancelledError:
             progress.failed = True
@@ -165,7 +185,9 @@ class Journey:
             log.exception("request failed")
             progress.failed = True
             await card.refresh(force=True)
-            await deps.chat.send(chat_id, render("failed", pending_note=pending_note, reason=""))
+            told = render("failed", pending_note=pending_note, reason="")
+            await deps.chat.send(chat_id, told)
+            await owner.failed(deps, state, text, told)
             return
         finally:
             state.busy_since = state.busy_request = None
@@ -173,15 +195,17 @@ class Journey:
             deps.store.save_chat(state)
         if preview is None:
             return
+        receipt_note = await screenshots.send_receipt(deps, chat_id, preview)
         progress.phase = len(PHASES)
         await card.refresh(force=True)
         old = state.pending
         buttons = [
-            ("🚀 Ship it", button(Intent.SHIP, preview.id)),
+            ("🚀 Ship it", button(Intent.SHIP, preview.id), "success"),
             ("✏️ Change something", button(Intent.CHANGE, preview.id)),
-            ("🗑 Discard", button(Intent.DISCARD, preview.id)),
+            ("🗑 Discard", button(Intent.DISCARD, preview.id), "danger"),
         ]
-        preview.message_id = await deps.chat.send(chat_id, self._preview_text(preview), buttons)
+        text = Raw(self._preview_text(preview) + "\n" + receipt_note)
+        preview.message_id = await deps.chat.send(chat_id, text, buttons, link_preview=preview.url)
         state.pending = preview
         deps.store.save_chat(state)
         if old is not None and old.message_id:
@@ -210,7 +234,7 @@ class Journey:
         return Raw(text + "\n\n" + render("demo_banner")) if self.deps.settings.demo_model else text
 
     async def _make_preview(
-        self, state: ChatState, text: str, progress: Progress, card
+        self, state: ChatState, text: str, progress: Progress, card, images=(), caption=""
     ) -> Preview | None:
         deps, chat_id = self.deps, state.chat_id
         repo = deps.repo_for(chat_id)
@@ -243,7 +267,12 @@ class Journey:
         from agent.guard.changes import snapshot
 
         before = await blocking(snapshot, repo.path)  # the whole tree, ignored files too
-        prompt = f"{state.context_note}\n\n{text}" if state.context_note else text
+        ask = text
+        if images:  # Claude sees the pictures as images (streaming input, content blocks)
+            ask = photos.model_text(caption, state.pending is not None)
+        prompt = f"{state.context_note}\n\n{ask}" if state.context_note else ask
+        if images:
+            prompt = photos.ImagePrompt(prompt, list(images))
         run = await self._code(state, prompt, repo.path, coder, card)
         state.context_note = None
         deps.store.save_chat(state)
@@ -276,12 +305,18 @@ class Journey:
         output = built.artifact if built and built.artifact else repo.path / config.output
         try:
             url = await blocking(deps.hosting.publish, build_id, output)
+            page = screenshots.pick_page(
+                await blocking(repo.diff_stat, base, commit),
+                await blocking(screenshots.built_files, output),
+                config.screenshot_pages,
+            )
         except HostingError as exc:
             raise RequestFailed(render("build_failed", reason=exc.problem)) from exc
         finally:
             if built is not None:
                 release(built)
         return Preview(
+            page=page,
             id=build_id,
             branch=f"preview/{build_id}",
             commit=commit,
@@ -325,6 +360,10 @@ class Journey:
             ) from exc
         state.claude_session = run.session_id or state.claude_session
         self.deps.store.save_chat(state)
+        request = state.busy_request or ""
+        await blocking(
+            spend.record, self.deps.store, state.chat_id, run.cost_usd, request, state.requester
+        )
         return run
 
     def _changes(self, repo, config: RepoConfig, before: dict) -> list[str]:
@@ -354,9 +393,12 @@ class Journey:
                 return result, summary
             if round_no == settings.fix_rounds:
                 break
+            # No git in the box: Shipit hands the model its own change to look at.
+            diff = await blocking(repo.change_diff, config.allowed_paths)
             fix = (
                 f"The checks (`{config.validate}`) failed after your change. Fix the change so they "
                 f"pass; do not weaken or skip the checks. Output:\n\n{result.output[-3000:]}"
+                f"\n\nYour change so far (from Shipit):\n\n{diff[-4000:]}"
             )
             run = await self._code(state, fix, repo.path, coder, card)
             summary = run.answer or summary

@@ -130,6 +130,16 @@ class Repo:
         self.git("commit", "--quiet", "--no-verify", "-m", message)
         return self.head()
 
+    def change_diff(self, paths: tuple[str, ...]) -> str:
+        """The work tree's changes below `paths` against HEAD, new files included, as a diff
+        (what the boxed agent changed; it has no git of its own)."""
+        spec = ["--", *(f":(literal){p}" for p in paths)] if paths else ["--", "."]
+        new = self.git("ls-files", "--others", "--exclude-standard", "-z", *spec)
+        names = [n for n in new.split("\0") if n]
+        if names:  # intent-to-add, so the diff shows new files whole; the index is Shipit's own
+            self.git("add", "--intent-to-add", "--", *(f":(literal){n}" for n in names))
+        return self.git("diff", "HEAD", *spec)
+
     def diff_stat(self, base: str, commit: str) -> list[str]:
         return self.git("diff", "--name-only", base, commit).splitlines()
 

@@ -30,6 +30,8 @@ class RepoConfig:
     # Extra repo-relative paths the agent must never write (on top of the built-in list).
     protected_paths: tuple[str, ...] = field(default_factory=tuple)
     allow_lockfiles: bool = False
+    # Pages the preview pictures show when the change touches no page of its own.
+    screenshot_pages: tuple[str, ...] = ()
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -53,7 +55,7 @@ def parse_repo_config(text: str) -> RepoConfig:
             if not isinstance(data[key], str):
                 raise RepoConfigError(key, "must be a string")
             kwargs[key] = data[key].strip()
-    for key in ("allowed_paths", "protected_paths"):
+    for key in ("allowed_paths", "protected_paths", "screenshot_pages"):
         if key in data:
             value = data[key]
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -64,6 +66,9 @@ def parse_repo_config(text: str) -> RepoConfig:
             raise RepoConfigError("allow_lockfiles", "must be true or false")
         kwargs["allow_lockfiles"] = data["allow_lockfiles"]
     config = RepoConfig(**kwargs)
+    for page in config.screenshot_pages:
+        if page.startswith("/") or ".." in Path(page).parts or "://" in page or "?" in page:
+            raise RepoConfigError("screenshot_pages", f"{page!r} must be a page path in the app")
     if not config.output or config.output.startswith("/") or ".." in Path(config.output).parts:
         raise RepoConfigError("output", "must be a folder inside the repo")
     return config

@@ -87,6 +87,11 @@ class Settings:
     webhook_url: str = ""  # where Telegram should deliver (the self-check compares)
     deployed_version: str = ""  # the image hash the stack deployed (first-start self-check)
     extra: dict[str, str] = field(default_factory=dict)
+    # Visual receipt: the local screenshot service, or the screenshot Lambda (AWS).
+    screenshot_url: str = ""
+    screenshot_function: str = ""
+    # The daily spend cap per app (0 = none); the owner chat is owner_chat_id above.
+    daily_cap_usd: float = 0.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -137,6 +142,9 @@ class Settings:
             owner_chat_id=_optional_int(env, "SHIPIT_OWNER_CHAT_ID"),
             webhook_url=env.get("SHIPIT_WEBHOOK_URL", "").strip(),
             deployed_version=env.get("SHIPIT_DEPLOYED_VERSION", "").strip(),
+            screenshot_url=env.get("SHIPIT_SCREENSHOT_URL", "").rstrip("/"),
+            screenshot_function=env.get("SHIPIT_SCREENSHOT_FUNCTION", ""),
+            daily_cap_usd=_float(env, "SHIPIT_DAILY_CAP_USD", 0.0),
         )
 
     @property

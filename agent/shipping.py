@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
+from agent import history, owner
 from agent.commands import BuildError, release
 from agent.context import Deps, blocking
 from agent.hosting import HostingError
+from agent.intents import Intent, button
 from agent.messages import render
 from agent.repo import GitError, MainMovedError
 from agent.repo_config import load_repo_config
@@ -46,25 +48,34 @@ async def ship(deps: Deps, state: ChatState, preview_id: str | None) -> None:
         return
     releases.append(Release(pending.id, pending.commit, time.time(), pending.request))
     deps.store.save_releases(releases)
+    history.record(deps, releases, state.requester, pending.summary)
     state.pending = None
     state.context_note = "The change above is now live. The repository is at the live version."
     deps.store.save_chat(state)
     if pending.message_id:
         await deps.chat.drop_buttons(chat_id, pending.message_id)
-    await deps.chat.send(chat_id, render("shipped", url=url))
+    undo_button = [("↩️ Undo", button(Intent.UNDO, pending.id), "danger")]
+    await deps.chat.send(chat_id, render("shipped", url=url), undo_button)
+    await owner.report(deps, state, "shipped", pending.request, pending.commit, origin_main)
 
 
-async def undo(deps: Deps, state: ChatState) -> None:
-    """Production back to the release before; main gets a commit restoring that version's files."""
+async def undo(deps: Deps, state: ChatState, build_id: str | None = None) -> None:
+    """Production back to the release before; main gets a commit restoring that version's files.
+
+    `build_id` comes from an Undo button: it undoes that release only while it is still live.
+    """
     chat_id = state.chat_id
     releases = deps.store.releases()
     if len(releases) < 2:
         await deps.chat.send(chat_id, render("nothing_to_undo"))
         return
     current, previous = releases[-1], releases[-2]
+    if build_id and build_id != current.build_id:
+        await deps.chat.send(chat_id, render("undo_not_live"))
+        return
     repo = deps.repo_for(chat_id)
     try:
-        await blocking(
+        undo_commit = await blocking(
             repo.restore_main_to,
             previous.commit,
             f"Undo: back to the version before “{current.what[:60]}”\n\nShipit-Build: {previous.build_id}",
@@ -80,7 +91,10 @@ async def undo(deps: Deps, state: ChatState) -> None:
         "the version before it."
     )
     deps.store.save_chat(state)
-    await deps.chat.send(chat_id, render("undone", url=url))
+    redo = [("↪️ Redo", button(Intent.RESTORE, current.build_id), "primary")]
+    text = render("undone_named", what=current.what[:120], url=url)
+    await deps.chat.send(chat_id, text, redo)
+    await owner.report(deps, state, "undone", current.what, undo_commit)
 
 
 async def discard(deps: Deps, state: ChatState, preview_id: str | None) -> None:

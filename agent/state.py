@@ -30,6 +30,7 @@ class Preview:
     created_at: float
     checks: str = ""
     message_id: int = 0  # the preview message, so its buttons can be removed once it is stale
+    page: str = ""  # the page its pictures show, relative to the app's root ("" = start page)
     request_id: str = ""  # the request that made it (request_id_for), for the lifecycle's calls
     reminded: bool = False  # the lifecycle's reminder went out (at most once)
 
@@ -46,6 +47,7 @@ class ChatState:
     busy_request: str | None = None
     # Told to Claude with the next request: what happened outside the conversation (ship, undo).
     context_note: str | None = None
+    requester: str = ""  # who writes in this chat (first name), for history and the owner
     # The running request's id and status card, so a crash can be closed out (agent/recovery.py).
     busy_id: str | None = None
     busy_card_id: int = 0

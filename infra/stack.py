@@ -13,8 +13,10 @@ from infra.lifecycle import Lifecycle
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.network import Network
+from infra.owner import spend_cap_parameter
 from infra.relay import Relay, relay_code
 from infra.runtime import AgentRuntime
+from infra.screenshot import Screenshots
 from infra.webhook import WebhookRegistration
 from infra.workspace import Workspace
 
@@ -160,6 +162,8 @@ class ShipitStack(Stack):
             max_budget_usd=max_budget.value_as_string,
             owner_chat_id=owner_chat_id.value_as_string,
         )
+        Screenshots(self, "Screenshots", public_url=hosting.public_url).serve(agent.runtime)
+        spend_cap_parameter(self, agent.runtime)
         code = relay_code()
         lifecycle = Lifecycle(
             self, "Lifecycle", code=code, runtime=agent.runtime, bot_token=bot_token

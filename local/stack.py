@@ -25,7 +25,7 @@ from agent.hosting import LocalHosting
 from agent.repo import Repo
 from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
-from local import agentcore_emulator, apigw, lambda_emulator, site_server
+from local import agentcore_emulator, apigw, lambda_emulator, screenshot_service, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
@@ -56,6 +56,8 @@ class StackConfig:
     # A real Bot API (e.g. https://api.telegram.org): no emulator; updates are polled and
     # delivered to the local webhook (local/telegram_poller.py). None runs the emulator.
     telegram_api_base: str | None = None
+    # The browser the screenshot service drives ("" finds Debian's chromium on PATH).
+    chromium: str = ""
     # Lifecycle settings (relay/settings.py); locally the supervisor polls every few seconds.
     lifecycle_env: dict[str, str] = field(default_factory=lambda: {"SHIPIT_SUPERVISE_POLL_S": "3"})
 
@@ -139,6 +141,9 @@ class Stack:
         (self.root / "tmp").mkdir(exist_ok=True)
         seed_origin(self.origin, self.config.sample_app)
         self.site = self._serve(site_server.create_app(self.site_dir), "site")
+        # Outside the agent's process and box, as the screenshot Lambda is on AWS.
+        shots = screenshot_service.create_app(self.site.url, binary=self.config.chromium)
+        self.screenshots = self._serve(shots, "screenshots")
         self._put_main_live()
         model_env = self._model_env()
         if self.config.telegram_api_base is None:
@@ -304,6 +309,7 @@ class Stack:
             "SHIPIT_PUBLIC_URL": self.site.url,
             "SHIPIT_AGENT_PORT": str(port),
             "SHIPIT_STATUS_EDIT_INTERVAL_S": "0",
+            "SHIPIT_SCREENSHOT_URL": self.screenshots.url,
             # With the emulator the stack registers this URL; polling real Telegram has none.
             **({"SHIPIT_WEBHOOK_URL": self.webhook_url} if self.telegram else {}),
             **model_env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 
@@ -76,6 +77,31 @@ class EmulatorClient:
         """The person writes `text`; returns {"update", "message", "cursor"}."""
         body = {"text": text, "user_id": user_id or chat_id, "first_name": first_name}
         return self._call("POST", f"/_emulator/chats/{chat_id}/messages", json=body)
+
+    def send_photo(
+        self,
+        chat_id: int,
+        photo: bytes,
+        caption: str | None = None,
+        *,
+        media_group_id: str | None = None,
+        user_id: int | None = None,
+    ) -> dict:
+        """The person sends a photo (one member of an album when media_group_id is given)."""
+        body = {
+            "photo_b64": base64.b64encode(photo).decode("ascii"),
+            "caption": caption,
+            "media_group_id": media_group_id,
+            "user_id": user_id or chat_id,
+        }
+        return self._call("POST", f"/_emulator/chats/{chat_id}/photos", json=body)
+
+    def file_bytes(self, photo_url: str) -> bytes:
+        """The bytes behind a message's photo_url (a picture the bot sent)."""
+        resp = self._http.get(photo_url)
+        if resp.status_code != 200:
+            raise EmulatorError(f"GET {photo_url} → {resp.status_code}")
+        return resp.content
 
     def press_button(
         self,

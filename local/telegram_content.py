@@ -64,6 +64,8 @@ def inline_keyboard(markup: Any) -> dict | None:
             raise bad_request("can't parse inline keyboard button: Text must be a String")
         if not button["text"]:
             raise bad_request("BUTTON_TEXT_INVALID")
+        if button.get("style") not in (None, "primary", "success", "danger"):
+            raise bad_request("BUTTON_STYLE_INVALID")
         if "callback_data" in button:
             # The limit is in bytes, and PTB does not check it: the server is the only guard.
             if not 1 <= len(str(button["callback_data"]).encode("utf-8")) <= 64:

@@ -8,7 +8,7 @@ Bot API (for the bot; JSON, form-urlencoded or multipart bodies; GET or POST):
     /bot<token>/<method>   getMe sendMessage editMessageText editMessageReplyMarkup deleteMessage
                            sendChatAction sendPhoto answerCallbackQuery setWebhook deleteWebhook
                            getWebhookInfo getUpdates setMyCommands getMyCommands deleteMyCommands
-                           getFile
+                           getFile sendMediaGroup setMyDescription getMyDescription
     GET /file/bot<token>/<file_path>   a stored photo
     Only parse_mode HTML is parsed (Markdown modes pass through as plain text). Private chats
     only; a chat exists once its user has written (else "chat not found"), like on Telegram.
@@ -22,6 +22,9 @@ Test API (JSON; <chat_id> is the user's id in a private chat):
     GET  /_emulator/chats                     chats with message counts
     POST /_emulator/chats/<chat_id>/messages  {"text", "user_id"?, "first_name"?, "last_name"?,
                                               "username"?} → {"update", "message", "cursor"}
+    POST /_emulator/chats/<chat_id>/photos    {"photo_b64", "caption"?, "media_group_id"?,
+                                              "user_id"?, "first_name"?}: the person sends a
+                                              photo (one album member per call)
     POST /_emulator/chats/<chat_id>/callbacks {"message_id", "callback_data" | "button_text",
                                               "user_id"?, "first_name"?} → {"update", "cursor"}
     GET  /_emulator/chats/<chat_id>/messages  ?include_deleted=1 → {"cursor", "messages",
@@ -45,6 +48,8 @@ returns url, state, client() and stop().
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 import time
@@ -59,8 +64,15 @@ from starlette.routing import Route
 
 from local.servers import ServerHandle, serve_in_thread
 from local.telegram_client import EmulatorClient
-from local.telegram_content import format_text
-from local.telegram_methods import METHODS, TEXT_LIMIT, Upload
+from local.telegram_content import format_text, image_size
+from local.telegram_methods import (
+    CAPTION_LIMIT,
+    METHODS,
+    PHOTO_LIMIT,
+    TEXT_LIMIT,
+    Upload,
+    store_file,
+)
 from local.telegram_state import ApiError, Chat, EmulatorState, RateLimit, bad_request
 
 __all__ = ["EmulatorState", "RateLimit", "RunningEmulator", "create_app", "start_emulator"]
@@ -174,6 +186,7 @@ def create_app(
                 "page_user": state.page_user,
                 "webhook": state.webhook_info(),
                 "commands": state.commands,
+                "descriptions": state.descriptions,
                 "cursor": state.version,
             }
         )
@@ -231,6 +244,32 @@ def create_app(
         user = _user(body, chat_id, state)
         chat = state.ensure_chat(chat_id, user)
         msg = state.add_message(chat, from_bot=False, sender=user, text=text, entities=entities)
+        update = await state.push_update("message", msg.to_api(chat.api_chat()), chat_id)
+        return JSONResponse({"update": update, "message": msg.to_view(), "cursor": state.version})
+
+    async def user_photo(request: Request) -> Response:
+        try:
+            chat_id, body = chat_id_of(request), await request.json()
+            content = base64.b64decode(str(body.get("photo_b64") or ""), validate=True)
+            width, height = image_size(content)
+            if not width or len(content) > PHOTO_LIMIT:
+                raise bad_request("not a PNG/JPEG/GIF photo (or too big)")
+            caption, entities = format_text(
+                body.get("caption"), None, [], CAPTION_LIMIT, caption=True
+            )
+        except binascii.Error:
+            return _error(bad_request("photo_b64 is not base64"))
+        except ApiError as exc:
+            return _error(exc)
+        user = _user(body, chat_id, state)
+        chat = state.ensure_chat(chat_id, user)
+        ctype = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
+        file = store_file(state, content, ctype, width, height)
+        size = {k: file[k] for k in ("file_id", "file_unique_id", "width", "height", "file_size")}
+        msg = state.add_message(
+            chat, from_bot=False, sender=user, photo=[size], caption=caption, entities=entities
+        )
+        msg.media_group_id = str(body["media_group_id"]) if body.get("media_group_id") else None
         update = await state.push_update("message", msg.to_api(chat.api_chat()), chat_id)
         return JSONResponse({"update": update, "message": msg.to_view(), "cursor": state.version})
 
@@ -320,6 +359,7 @@ def create_app(
         Route("/_emulator/chats", chats),
         Route("/_emulator/chats/{chat_id}/messages", user_message, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/messages", chat_messages, methods=["GET"]),
+        Route("/_emulator/chats/{chat_id}/photos", user_photo, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/callbacks", press_button, methods=["POST"]),
         Route("/_emulator/chats/{chat_id}/wait", chat_wait),
         Route("/_emulator/deliveries", deliveries),

@@ -116,6 +116,9 @@ async def send_message(state: EmulatorState, p: dict) -> dict:
     chat = _chat(state, p)
     text, entities, source, mode = _formatted(p, "text", "entities", TEXT_LIMIT, caption=False)
     markup = _markup(p)
+    link_preview = _json(p, "link_preview_options", "link preview options")
+    if _bool(p, "disable_web_page_preview"):
+        link_preview = {"is_disabled": True}
     state.check_rate(chat)
     msg = state.add_message(
         chat,
@@ -126,6 +129,7 @@ async def send_message(state: EmulatorState, p: dict) -> dict:
         source=source,
         parse_mode=mode,
         reply_markup=markup,
+        link_preview=link_preview,
     )
     chat.action = None  # a message ends the "typing…" status, as in the apps
     await state.notify()
@@ -196,32 +200,51 @@ async def send_chat_action(state: EmulatorState, p: dict) -> bool:
 
 async def send_photo(state: EmulatorState, p: dict) -> dict:
     chat = _chat(state, p)
-    photo = p.get("photo")
-    if isinstance(photo, Upload):
-        if len(photo.content) > PHOTO_LIMIT:
-            raise ApiError(413, "Request Entity Too Large")
-        width, height = image_size(photo.content)
-        if not width:
-            raise bad_request("IMAGE_PROCESS_FAILED")
-        file = store_file(state, photo.content, photo.content_type or "image/jpeg", width, height)
-    elif isinstance(photo, str) and photo in state.files:
-        file = state.files[photo]
-    elif isinstance(photo, str) and re.match(r"^https?://", photo):
-        # We cannot fetch it (no internet); keep the URL so the chat page can show it.
-        file = store_file(state, b"", "", 0, 0, remote_url=photo)
-    else:
-        raise bad_request(
-            "there is no photo in the request"
-            if not photo
-            else "wrong file identifier/HTTP URL specified"
-        )
+    file = _photo_file(state, p.get("photo"))
     caption, entities, source, mode = _formatted(
         p, "caption", "caption_entities", CAPTION_LIMIT, caption=True
     )
     markup = _markup(p)
     state.check_rate(chat)
+    msg = _add_photo(state, chat, file, caption, entities, source, mode, markup)
+    chat.action = None
+    await state.notify()
+    return msg.to_api(chat.api_chat())
+
+
+async def send_media_group(state: EmulatorState, p: dict) -> list:
+    """An album: 2–10 photos sent at once, each its own message sharing a media_group_id."""
+    chat = _chat(state, p)
+    media = _json(p, "media", "media")
+    if not isinstance(media, list) or not 2 <= len(media) <= 10:
+        raise bad_request("wrong number of media items: an album holds 2 to 10")
+    items = []
+    for item in media:
+        if not isinstance(item, dict) or item.get("type") != "photo":
+            raise bad_request("only photo albums are emulated")
+        ref = str(item.get("media") or "")
+        # Uploaded parts are referenced as attach://<field name>, as multipart/form-data.
+        source = p.get(ref.removeprefix("attach://")) if ref.startswith("attach://") else ref
+        file = _photo_file(state, source)
+        caption, entities, raw, mode = _formatted(
+            item, "caption", "caption_entities", CAPTION_LIMIT, caption=True
+        )
+        items.append((file, caption, entities, raw, mode))
+    state.check_rate(chat)
+    group = str(secrets.randbits(60))
+    messages = []
+    for file, caption, entities, raw, mode in items:
+        msg = _add_photo(state, chat, file, caption, entities, raw, mode, None)
+        msg.media_group_id = group
+        messages.append(msg.to_api(chat.api_chat()))
+    chat.action = None
+    await state.notify()
+    return messages
+
+
+def _add_photo(state, chat: Chat, file: dict, caption, entities, source, mode, markup) -> Message:
     size = {k: file[k] for k in ("file_id", "file_unique_id", "width", "height", "file_size")}
-    msg = state.add_message(
+    return state.add_message(
         chat,
         from_bot=True,
         sender=state.bot,
@@ -232,9 +255,33 @@ async def send_photo(state: EmulatorState, p: dict) -> dict:
         parse_mode=mode,
         reply_markup=markup,
     )
-    chat.action = None
-    await state.notify()
-    return msg.to_api(chat.api_chat())
+
+
+def _photo_file(state: EmulatorState, photo) -> dict:
+    """The stored file a photo parameter names: an upload, a known file_id, or a URL."""
+    if isinstance(photo, Upload):
+        if len(photo.content) > PHOTO_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
+        width, height = image_size(photo.content)
+        if not width:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        return store_file(state, photo.content, _image_type(photo), width, height)
+    if isinstance(photo, str) and photo in state.files:
+        return state.files[photo]
+    if isinstance(photo, str) and re.match(r"^https?://", photo):
+        # We cannot fetch it (no internet); keep the URL so the chat page can show it.
+        return store_file(state, b"", "", 0, 0, remote_url=photo)
+    raise bad_request(
+        "there is no photo in the request"
+        if not photo
+        else "wrong file identifier/HTTP URL specified"
+    )
+
+
+def _image_type(upload: Upload) -> str:
+    if upload.content.startswith(b"\x89PNG"):
+        return "image/png"
+    return upload.content_type if (upload.content_type or "").startswith("image/") else "image/jpeg"
 
 
 def store_file(state, content: bytes, ctype: str, width: int, height: int, remote_url=None) -> dict:
@@ -360,6 +407,18 @@ async def delete_my_commands(state: EmulatorState, p: dict) -> bool:
     return True
 
 
+async def set_my_description(state: EmulatorState, p: dict) -> bool:
+    description = str(p.get("description") or "")
+    if len(description) > 512:
+        raise bad_request("BOT_DESCRIPTION_INVALID")
+    state.descriptions[str(p.get("language_code") or "")] = description
+    return True
+
+
+async def get_my_description(state: EmulatorState, p: dict) -> dict:
+    return {"description": state.descriptions.get(str(p.get("language_code") or ""), "")}
+
+
 # Telegram matches method names case-insensitively.
 METHODS = {
     name.lower(): fn
@@ -371,6 +430,7 @@ METHODS = {
         "deleteMessage": delete_message,
         "sendChatAction": send_chat_action,
         "sendPhoto": send_photo,
+        "sendMediaGroup": send_media_group,
         "answerCallbackQuery": answer_callback_query,
         "setWebhook": set_webhook,
         "deleteWebhook": delete_webhook,
@@ -380,5 +440,7 @@ METHODS = {
         "getMyCommands": get_my_commands,
         "deleteMyCommands": delete_my_commands,
         "getFile": get_file,
+        "setMyDescription": set_my_description,
+        "getMyDescription": get_my_description,
     }.items()
 }

@@ -64,6 +64,8 @@ class Message:
     edit_count: int = 0
     deleted: bool = False
     version: int = 0
+    media_group_id: str | None = None  # set on each photo of an album
+    link_preview: dict | None = None  # link_preview_options as sent
 
     def to_api(self, chat: dict) -> dict:
         """The Message object the Bot API returns (what python-telegram-bot parses)."""
@@ -83,6 +85,10 @@ class Message:
             m["text"] = self.text
             if self.entities:
                 m["entities"] = self.entities
+        if self.media_group_id:
+            m["media_group_id"] = self.media_group_id
+        if self.link_preview and not self.link_preview.get("is_disabled"):
+            m["link_preview_options"] = self.link_preview
         if self.edit_date:
             m["edit_date"] = self.edit_date
         if self.reply_markup:
@@ -102,6 +108,11 @@ class Message:
             "source": self.source,
             "parse_mode": self.parse_mode,
             "photo_url": f"/_emulator/files/{self.photo[-1]['file_id']}" if self.photo else None,
+            "photo_size": [self.photo[-1]["width"], self.photo[-1]["height"]]
+            if self.photo
+            else None,
+            "media_group_id": self.media_group_id,
+            "link_preview": self.link_preview,
             "buttons": (self.reply_markup or {}).get("inline_keyboard", []),
             "edit_count": self.edit_count,
             "deleted": self.deleted,
@@ -177,6 +188,7 @@ class EmulatorState:
         self.last_error: tuple[int, str] | None = None
         self.deliveries: list[dict] = []
         self.commands: dict[str, list] = {}
+        self.descriptions: dict[str, str] = {}  # by language code ("" = default)
         self.callback_queries: dict[str, dict] = {}
         self.closing = False
         self._workers: dict[int, asyncio.Task] = {}

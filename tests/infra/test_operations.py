@@ -126,7 +126,12 @@ def test_runtime_settings_for_self_check_and_caches(synth) -> None:
     assert env["SHIPIT_WEBHOOK_URL"] == webhook["Properties"]["WebhookUrl"]
     # The deployed version is the image's content hash (one self-check per new image).
     assets = json.loads((synth.outdir / "Shipit.assets.json").read_text())
-    (image_hash,) = assets["dockerImages"]
+    # The agent's image (the screenshot Lambda has an image of its own: infra/screenshot.py).
+    (image_hash,) = [
+        h
+        for h, i in assets["dockerImages"].items()
+        if (synth.outdir / i["source"]["directory"] / "agent").is_dir()
+    ]
     assert env["SHIPIT_DEPLOYED_VERSION"] == image_hash
     assert env["SHIPIT_CACHE_DIR"] == CONTAINER_CACHE_DIR
     assert not CONTAINER_CACHE_DIR.startswith(WORKSPACE_MOUNT_PATH)

@@ -11,6 +11,8 @@ from infra.config import AGENT_GID, AGENT_UID, WORKSPACE_MOUNT_PATH
 from tests.infra.template_helpers import logical_id, runtime
 
 CONTRACT_ENV = {
+    "SHIPIT_SCREENSHOT_FUNCTION",  # infra/screenshot.py
+    "SHIPIT_DAILY_CAP_USD",  # infra/owner.py
     "SHIPIT_WORKSPACE",
     "SHIPIT_REPO_URL",
     "SHIPIT_MAIN_BRANCH",

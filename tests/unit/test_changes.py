@@ -76,3 +76,13 @@ def test_the_reset_before_a_request_leaves_nothing_planted(repo):
     assert not (repo / ".npmrc").exists() and not (repo / "src" / "stray.js").exists()
     assert not (repo / "node_modules").exists()  # rebuilt from the lockfile, never carried over
     assert (repo / "src" / "app.js").read_text() == "x\n"
+
+
+def test_shipit_hands_the_model_its_own_change(repo):
+    """There is no git in the box: the fix round's prompt carries Shipit's diff instead."""
+    (repo / "src" / "app.js").write_text("y\n")
+    (repo / "src" / "new.js").write_text("fresh\n")
+    (repo / "package.json").write_text('{"x": 1}\n')
+    diff = Repo(path=repo, url=str(repo)).change_diff(("src/", "tests/"))
+    assert "+y" in diff and "+fresh" in diff
+    assert "package.json" not in diff
