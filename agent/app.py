@@ -16,10 +16,11 @@ from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from agent import logs, replies, selfcheck
-from agent.intents import NO_PREVIEW, Intent, Parsed, parse_callback, parse_reply
+from agent import lifecycle_calls, logs, recovery, replies, selfcheck
+from agent.intents import NO_PREVIEW, Intent, Parsed, parse_callback, parse_reply, parse_text
 from agent.journey import Journey
 from agent.messages import clip, render
+from agent.state import request_id_for
 from agent.updates import Incoming, Kind, classify
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Runtime:
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.running: dict[int, tuple[asyncio.Task, Parsed]] = {}  # a chat's current work
         self.tasks: set[asyncio.Task] = set()
+        self.inflight: set[tuple[int, int | None]] = set()  # (chat, update) accepted, unfinished
 
     @property
     def deps(self):
@@ -58,8 +60,21 @@ class Runtime:
             log.info("update %s already accepted (webhook retry)", incoming.update_id)
             return {"accepted": True, "duplicate": True, "update_id": incoming.update_id}
         task_id = app.add_async_task("telegram-update", {"update_id": incoming.update_id})
+        self.inflight.add((incoming.chat_id, incoming.update_id))
         self._spawn(self._process(incoming, data, task_id))
-        return {"accepted": True, "update_id": incoming.update_id}
+        answer = {"accepted": True, "update_id": incoming.update_id}
+        text = incoming.text if incoming.kind is Kind.TEXT and not incoming.forwarded else ""
+        if text and parse_text(text).intent is Intent.REQUEST:
+            # Told to the lifecycle (relay/lifecycle.py), which supervises the request.
+            answer |= {"started": "request", "request_id": request_id_for(incoming.update_id)}
+        return answer
+
+    def in_flight(self, chat_id: int, update_id: int) -> bool:
+        """Accepted and not finished (the lifecycle asks before delivering an update again)."""
+        return (chat_id, update_id) in self.inflight
+
+    def is_running(self, chat_id: int) -> bool:
+        return chat_id in self.running
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -77,6 +92,7 @@ class Runtime:
             log.exception("chat %s: update %s failed", chat_id, incoming.update_id)
             await self._say_sorry(chat_id)
         finally:
+            self.inflight.discard((chat_id, incoming.update_id))
             app.complete_async_task(task_id)
 
     async def _say_sorry(self, chat_id: int) -> None:
@@ -193,6 +209,8 @@ def _parse(data: dict, bot: Bot) -> Update | None:
 
 _runtime: asyncio.Future | None = None  # the one Runtime, built by the first invocation
 _factory = None  # set by agent/__main__.py: builds the Runtime on the worker event loop
+_starting = asyncio.Lock()  # the first invocations wait for one build and one recovery
+_recovered: set[str | None] = set()  # sessions whose crashed requests were closed out here
 
 
 def configure(factory) -> None:
@@ -220,6 +238,19 @@ async def _build() -> Runtime:
 async def invoke(payload, context):
     """AgentCore hands us {"update": <Telegram update>}; answer at once, work in the background."""
     runtime = await _the_runtime()
+    session = getattr(context, "session_id", None)
+    if session not in _recovered:
+        async with _starting:
+            if session not in _recovered:
+                # Crash honesty, before this session's first work: its chat's unfinished request
+                # is closed out (other chats belong to other sessions, maybe live elsewhere).
+                await recovery.close_out(runtime.journey.deps, session)
+                _recovered.add(session)
+    if isinstance(payload, dict) and "lifecycle" in payload:
+        try:
+            return await lifecycle_calls.answer(runtime.journey.deps, runtime, payload["lifecycle"])
+        except lifecycle_calls.BadCall as exc:
+            return {"error": str(exc)}
     update = payload.get("update") if isinstance(payload, dict) else None
     if not isinstance(update, dict):
         return {"accepted": False, "reason": 'payload must be {"update": {...}}'}

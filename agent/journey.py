@@ -11,6 +11,7 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telegram import Update
 
@@ -27,14 +28,6 @@ from agent import (
     spend,
 )
 from agent.chat import StatusCard
-from agent.coder import (
-    CoderConfig,
-    CoderError,
-    CoderLimitError,
-    CoderTimeout,
-    coder_config,
-    run_coder,
-)
 from agent.commands import TIMED_OUT, CommandResult, describe_checks, release
 from agent.context import Deps, blocking, new_build_id
 from agent.deps_cache import InstallFailed
@@ -45,7 +38,10 @@ from agent.messages import Raw, clip, render
 from agent.repo import GitError
 from agent.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from agent.screening import ScreeningMisconfigured, ScreeningUnavailable
-from agent.state import ChatState, Preview
+from agent.state import ChatState, Preview, request_id_for
+
+if TYPE_CHECKING:
+    from agent.coder import CoderConfig
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +153,7 @@ class Journey:
             case Intent.CHANGE:
                 await deps.chat.send(chat_id, render("change_prompt"))
             case Intent.REQUEST:
-                await self.request(state, parsed.text)
+                await self.request(state, parsed.text, request_id=request_id_for(update.update_id))
             case Intent.HISTORY:
                 await history.show(deps, state)
             case Intent.RESTORE:
@@ -171,7 +167,9 @@ class Journey:
                 )
                 await self.request(state, photos.request_text(caption), images, caption)
 
-    async def request(self, state: ChatState, text: str, images=(), caption: str = "") -> None:
+    async def request(
+        self, state: ChatState, text: str, images=(), caption: str = "", request_id: str = ""
+    ) -> None:
         """Edit → check (bounded fix rounds) → build → publish → preview message."""
         deps, chat_id = self.deps, state.chat_id
         if not deps.may_run_agent:
@@ -186,6 +184,7 @@ class Journey:
         card = StatusCard(deps.chat, chat_id, progress.render, deps.settings.status_edit_interval_s)
         await card.show()
         state.busy_since, state.busy_request = time.time(), text
+        state.busy_id, state.busy_card_id = request_id or None, card.message_id or 0
         deps.store.save_chat(state)
         pending_note = render("pending_note") if state.pending else ""
         try:
@@ -214,6 +213,7 @@ class Journey:
             return
         finally:
             state.busy_since = state.busy_request = None
+            state.busy_id, state.busy_card_id = None, 0
             deps.store.save_chat(state)
         if preview is None:
             return
@@ -265,6 +265,8 @@ class Journey:
         progress.phase = 1
         await card.refresh(force=True)
         coder = self._coder_config(chat_id, repo.path, config)
+        # Lazily, like the coder: the policy's shell parser costs ~0.4 s before the first card.
+
         before = await blocking(snapshot, repo.path)  # the whole tree, ignored files too
         ask = text
         if images:  # Claude sees the pictures as images (streaming input, content blocks)
@@ -326,11 +328,16 @@ class Journey:
             created_at=time.time(),
             checks=describe_checks(checks[0]),
             setup="; ".join(config.inferred),
+            request_id=state.busy_id or "",
         )
 
     async def _code(self, state: ChatState, prompt: str, repo, coder: CoderConfig, card):
         async def on_tool(_name, _input):
             await card.refresh()
+
+        # Imported here, not at the top: the SDK costs ~0.6-1 s to import, and the status card
+        # must not wait for it (bench/lifecycle_bench.py measures start → first card).
+        from agent.coder import CoderError, CoderLimitError, CoderTimeout, run_coder
 
         try:
             run = await run_coder(prompt, repo, coder, resume=state.claude_session, on_tool=on_tool)
@@ -363,6 +370,7 @@ class Journey:
         return run
 
     def _changes(self, repo, config: RepoConfig, before: dict) -> list[str]:
+
         try:
             return check_changes(repo.path, config, before, self.deps.secret_paths)
         except ForbiddenChange as exc:
@@ -429,6 +437,8 @@ class Journey:
         return result
 
     def _coder_config(self, chat_id: int, repo, config: RepoConfig) -> CoderConfig:
+        from agent.coder import coder_config  # lazily: see _code
+
         deps = self.deps
         transcripts = deps.transcripts(chat_id)
         return coder_config(

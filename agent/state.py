@@ -32,6 +32,8 @@ class Preview:
     message_id: int = 0  # the preview message, so its buttons can be removed once it is stale
     page: str = ""  # the page its pictures show, relative to the app's root ("" = start page)
     setup: str = ""  # what Shipit worked out from the app's files (no .shipit.toml), in words
+    request_id: str = ""  # the request that made it (request_id_for), for the lifecycle's calls
+    reminded: bool = False  # the lifecycle's reminder went out (at most once)
 
 
 @dataclass
@@ -51,6 +53,10 @@ class ChatState:
     # A preview that clashed with a newer main: its request, for the "Redo it" button.
     redo_preview: str | None = None
     redo_request: str | None = None
+    # The running request's id and status card, so a crash can be closed out (agent/recovery.py).
+    busy_id: str | None = None
+    busy_card_id: int = 0
+    interrupted_id: str | None = None  # the last request recovery closed out (told once)
 
     def seen(self, update_id: int, now: float | None = None) -> bool:
         """Record an update id; True when it was already handled (a webhook retry)."""
@@ -69,6 +75,11 @@ def record_update(
         return window, True
     window[key] = now
     return window, False
+
+
+def request_id_for(update_id: int) -> str:
+    """The id of the change request an update starts (what the lifecycle supervises)."""
+    return f"u{update_id}"
 
 
 @dataclass

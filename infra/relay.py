@@ -1,6 +1,8 @@
-"""The webhook front door: HTTP API `POST /telegram` to the relay Lambda, with boto3 bundled offline.
+"""The webhook front door: HTTP API `POST /telegram` to the relay Lambda, which starts the lifecycle.
 
-Why local bundling: the relay needs a boto3 that knows `bedrock-agentcore`, and the boto3 in
+One asset holds relay/ for both functions: the relay (standard library only, for its cold
+start) and the durable lifecycle (boto3 and the durable-execution SDK, bundled offline).
+Why local bundling: the lifecycle needs a boto3 that knows `bedrock-agentcore`, and the boto3 in
 Lambda's Python runtime lags releases. Docker bundling would need a Docker engine and network at
 synth time, and pip would need network too; both break offline synth and CI. boto3 and its
 dependencies are pure Python, so copying them from the venv that runs `cdk synth` (pinned by
@@ -25,18 +27,28 @@ from aws_cdk import (
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
-from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import REPO_ROOT
 from infra.lambdas import month_of_logs, python_function
-from infra.nag import acknowledge, arn_of
+from infra.lifecycle import Lifecycle
+from infra.nag import acknowledge
 
 RELAY_DIR = REPO_ROOT / "relay"
-# boto3 and everything it imports; all pure Python.
-BUNDLED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
+# relay/texts.py reads the message templates from prompts/, relay/'s sibling in the asset too.
+MESSAGES = REPO_ROOT / "prompts" / "messages.toml"
+# The durable-execution SDK, boto3 and everything they import; all pure Python.
+BUNDLED_PACKAGES = (
+    "aws_durable_execution_sdk_python",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "urllib3",
+)
 BUNDLED_MODULES = ("six",)
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py")
 
@@ -55,6 +67,8 @@ def bundle_relay(output_dir: Path, relay_dir: Path = RELAY_DIR) -> None:
     if not (relay_dir / "handler.py").is_file():
         raise RuntimeError(f"relay bundling: {relay_dir / 'handler.py'} is missing")
     shutil.copytree(relay_dir, output_dir / "relay", ignore=_SKIP, dirs_exist_ok=True)
+    (output_dir / "prompts").mkdir(exist_ok=True)
+    shutil.copy2(MESSAGES, output_dir / "prompts" / MESSAGES.name)
     for name in BUNDLED_PACKAGES:
         shutil.copytree(_source_of(name), output_dir / name, ignore=_SKIP, dirs_exist_ok=True)
     for name in BUNDLED_MODULES:
@@ -97,6 +111,19 @@ class _AccessLogs:
         )
 
 
+def relay_code() -> lambda_.Code:
+    """The asset both relay functions run (see the module docstring)."""
+    return lambda_.Code.from_asset(
+        str(RELAY_DIR),
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            # Never pulled: the local bundler always handles it (see the module docstring).
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+            local=_LocalRelayBundler(),
+        ),
+    )
+
+
 class Relay(Construct):
     """Relay Lambda (Python 3.13, arm64) behind an HTTP API with deliberate throttling."""
 
@@ -105,38 +132,31 @@ class Relay(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        runtime: agentcore.Runtime,
+        code: lambda_.Code,
+        lifecycle: Lifecycle,
         webhook_secret: secretsmanager.ISecret,
         allowed_user_ids: str,
     ) -> None:
         super().__init__(scope, construct_id)
 
-        code = lambda_.Code.from_asset(
-            str(RELAY_DIR),
-            asset_hash_type=AssetHashType.OUTPUT,
-            bundling=BundlingOptions(
-                # Never pulled: the local bundler always handles it (see the module docstring).
-                image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-                local=_LocalRelayBundler(),
-            ),
-        )
         self.function = python_function(
             self,
-            description="Shipit relay: verify Telegram's secret, allowlist, hand to AgentCore",
+            description="Shipit relay: verify Telegram's secret, allowlist, start the lifecycle",
             handler="relay.handler.handler",
             code=code,
-            # More memory buys CPU, and a faster cold start of boto3 costs nothing at this volume.
+            # More memory buys CPU: a faster cold start costs nothing at this volume.
             memory_size=512,
-            # API Gateway gives up at 30 s; the relay's own AgentCore call allows 3 + 25 s.
-            timeout=Duration.seconds(29),
+            # Its calls allow 5 s each (the secret once per cold start, then the Event invoke);
+            # API Gateway gives up at 30 s.
+            timeout=Duration.seconds(15),
             environment={
                 "SHIPIT_WEBHOOK_SECRET_ARN": webhook_secret.secret_arn,
                 "SHIPIT_ALLOWED_USER_IDS": allowed_user_ids,
-                "SHIPIT_AGENT_RUNTIME_ARN": runtime.agent_runtime_arn,
+                "SHIPIT_LIFECYCLE_FUNCTION_ARN": lifecycle.alias.function_arn,
             },
         )
         webhook_secret.grant_read(self.function)
-        runtime.grant_invoke_runtime(self.function)
+        lifecycle.grant_start(self.function)
 
         self.api = apigwv2.HttpApi(
             self,
@@ -168,12 +188,6 @@ class Relay(Construct):
             "APIG4",
             "Telegram cannot sign requests or send IAM/JWT credentials; the relay checks the "
             "X-Telegram-Bot-Api-Secret-Token header (constant time) before doing anything.",
-        )
-        acknowledge(
-            self.function,
-            f"IAM5[Resource::{arn_of(runtime, 'AgentRuntimeArn')}/*]",
-            "Granted by Runtime.grant_invoke_runtime: the runtime plus its endpoints "
-            "(runtime-endpoint/DEFAULT is what an unqualified invoke uses); this runtime only.",
         )
         acknowledge(
             self.function,

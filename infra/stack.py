@@ -9,11 +9,12 @@ from constructs import Construct
 
 from infra.config import ShipitConfig
 from infra.hosting import Hosting
+from infra.lifecycle import Lifecycle
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.network import Network
 from infra.owner import spend_cap_parameter
-from infra.relay import Relay
+from infra.relay import Relay, relay_code
 from infra.runtime import AgentRuntime
 from infra.screenshot import Screenshots
 from infra.webhook import WebhookRegistration
@@ -165,10 +166,15 @@ class ShipitStack(Stack):
             self, "Screenshots", public_url=hosting.public_url, previews_url=hosting.previews_url
         ).serve(agent.runtime)
         spend_cap_parameter(self, agent.runtime)
+        code = relay_code()
+        lifecycle = Lifecycle(
+            self, "Lifecycle", code=code, runtime=agent.runtime, bot_token=bot_token
+        )
         relay = Relay(
             self,
             "Relay",
-            runtime=agent.runtime,
+            code=code,
+            lifecycle=lifecycle,
             webhook_secret=webhook_secret,
             allowed_user_ids=allowed_user_ids.value_as_string,
         )

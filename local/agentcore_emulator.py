@@ -7,11 +7,13 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -105,12 +107,15 @@ def create_app(
     runtime_arn: str | None = None,
     *,
     invoke_timeout_s: float = 900.0,
+    revive: Callable[[], None] | None = None,
 ) -> Starlette:
     """The emulator. With `runtime_arn` only that runtime exists; without, any runtime ARN does.
 
     Endpoints: POST /runtimes/{url-encoded ARN}/invocations (the operation),
     GET /_emulator/invocations and DELETE /_emulator/invocations (for tests).
     Any Authorization header is accepted: SigV4 is not checked locally.
+    `revive`, when given, is called (in a worker thread) when the agent cannot be reached, and
+    the call is tried once more: AgentCore starts a new session when the old one is gone.
     """
     agent_url = agent_url.rstrip("/")
     registry = _Registry(runtime_arn)
@@ -174,13 +179,26 @@ def create_app(
                 forward[name] = value
 
         client = http_client()
-        try:
-            upstream = await client.send(
-                client.build_request(
-                    "POST", f"{agent_url}/invocations", content=payload, headers=forward
-                ),
-                stream=True,
+
+        async def send() -> httpx.Response:
+            built = client.build_request(
+                "POST", f"{agent_url}/invocations", content=payload, headers=forward
             )
+            return await client.send(built, stream=True)
+
+        try:
+            try:
+                upstream = await send()
+            except httpx.ConnectError:
+                if revive is None:
+                    raise
+                entry["revived"] = True
+                try:
+                    await run_in_threadpool(revive)
+                except Exception:  # the new session did not start: the service says so too
+                    entry["status"] = 424
+                    return _runtime_error("An error occurred when starting the runtime.")
+                upstream = await send()
         except httpx.TimeoutException:
             entry["status"] = 504
             return _error(504, "RuntimeTimeout", "The runtime did not answer in time")

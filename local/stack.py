@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from agent.hosting import LocalHosting
 from agent.repo import Repo
 from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
-from local import agentcore_emulator, apigw, screenshot_service, site_server
+from local import agentcore_emulator, apigw, lambda_emulator, screenshot_service, site_server
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
@@ -35,6 +37,7 @@ from local.telegram_emulator import RunningEmulator, start_emulator
 from local.telegram_poller import UpdatePoller
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/shipit-local"
+LIFECYCLE_ARN = "arn:aws:lambda:us-east-1:000000000000:function:shipit-lifecycle:live"
 
 
 @dataclass
@@ -64,6 +67,8 @@ class StackConfig:
     # A warmed npm download cache, and whether installs may use only it (tests: no registry).
     npm_seed_cache: Path | None = None
     install_offline: bool = False
+    # Lifecycle settings (relay/settings.py); locally the supervisor polls every few seconds.
+    lifecycle_env: dict[str, str] = field(default_factory=lambda: {"SHIPIT_SUPERVISE_POLL_S": "3"})
 
 
 class AgentProcess:
@@ -75,6 +80,7 @@ class AgentProcess:
         fd = str(sock.fileno())
         self.env = {**env, "SHIPIT_AGENT_PORT": str(self.port), "SHIPIT_AGENT_LISTEN_FD": fd}
         self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0  # time.monotonic() of the last start (bench/lifecycle_bench.py)
 
     @property
     def url(self) -> str:
@@ -83,6 +89,7 @@ class AgentProcess:
     def start(self, timeout: float = 60.0) -> None:
         command = [sys.executable, *AGENT_START_COMMAND[1:]]
         log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
@@ -105,6 +112,16 @@ class AgentProcess:
 
     def ping(self) -> dict:
         return httpx.get(f"{self.url}/ping", timeout=5).json()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a recycled session ends it: no clean-up runs."""
+        if self.alive:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -136,6 +153,8 @@ class Stack:
         self.telegram: RunningEmulator | None = None
         self.poller: UpdatePoller | None = None
         self.agent: AgentProcess | None = None
+        self.lifecycle: lambda_emulator.LifecycleHost | None = None
+        self._revive_lock = threading.Lock()
 
     def port(self, name: str) -> int:
         return self.config.ports.get(name, 0)
@@ -168,9 +187,11 @@ class Stack:
         )
         self.agent.start()
         self.agentcore = self._serve(
-            agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN), "agentcore"
+            agentcore_emulator.create_app(self.agent.url, RUNTIME_ARN, revive=self._revive_agent),
+            "agentcore",
         )
         self._relay_env()
+        self._start_lifecycle()
         secret = self.config.webhook_secret
         if self.telegram is None:
             self.poller = UpdatePoller(
@@ -236,6 +257,27 @@ class Stack:
     def _install_source(self) -> tuple[Path | None, bool]:
         return self.config.npm_seed_cache, self.config.install_offline
 
+    def _revive_agent(self) -> None:
+        """A dead agent is started again on the next invocation, as AgentCore starts a session."""
+        with self._revive_lock:
+            if not self.agent.alive:
+                self.agent.start()
+
+    def _start_lifecycle(self) -> None:
+        """The real relay/lifecycle.py on the SDK's local runner (local/lambda_emulator.py)."""
+        from relay import lifecycle
+
+        self.lifecycle = lambda_emulator.start_lifecycle_host(LIFECYCLE_ARN, lifecycle.handler)
+        values = {
+            "AWS_ENDPOINT_URL_LAMBDA": self.lifecycle.url,
+            "SHIPIT_LIFECYCLE_FUNCTION_ARN": LIFECYCLE_ARN,
+            "SHIPIT_BOT_TOKEN": self.config.token,
+            "SHIPIT_TELEGRAM_API_BASE": self.telegram_api,
+            **self.config.lifecycle_env,
+        }
+        self._set_env(values)
+        lifecycle._client = None  # a previous stack's AgentCore endpoint must not linger
+
     def restart_agent(self) -> None:
         """Stop the agent process and start a new one on the same port and workspace."""
         self.agent.stop()
@@ -244,6 +286,8 @@ class Stack:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        if self.lifecycle:
+            self.lifecycle.stop()
         if self.agent:
             self.agent.close()
         if self.telegram:
@@ -335,15 +379,18 @@ class Stack:
         values = {
             "SHIPIT_WEBHOOK_SECRET": self.config.webhook_secret,
             "SHIPIT_ALLOWED_USER_IDS": ",".join(map(str, self.config.allowed_user_ids)),
-            "SHIPIT_AGENT_RUNTIME_ARN": RUNTIME_ARN,
+            "SHIPIT_AGENT_RUNTIME_ARN": RUNTIME_ARN,  # read by the lifecycle
             "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.agentcore.url,
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
         }
+        self._set_env(values)
+        settings.reset_cache()
+        handler._reset_for_tests()
+
+    def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
-        settings.reset_cache()
-        handler._reset_for_tests()

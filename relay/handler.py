@@ -1,4 +1,11 @@
-"""Lambda entry point: verify Telegram's secret, drop strangers, hand the update to AgentCore."""
+"""Lambda entry point: verify Telegram's secret, answer strangers, start the request lifecycle.
+
+The relay only decides and hands off: it starts a durable execution of relay/lifecycle.py (an
+asynchronous Lambda invoke named after the update, so a redelivery never starts twice) and
+answers 200 at once, with a typing indicator in the webhook response itself. Everything slow
+(AgentCore cold starts, retries, supervision) happens in the lifecycle. Standard library only:
+see relay/aws_call.py for why.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +16,12 @@ import hmac
 import json
 import logging
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-# Imported at module level on purpose: Lambda runs module code in the init phase, so the
-# import cost lands in the cold start once instead of in the first request's latency.
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
+from relay import aws_call, texts
 from relay import settings as relay_settings
 from relay.settings import parse_allowlist
 
@@ -25,6 +29,7 @@ from relay.settings import parse_allowlist
 __all__ = [
     "MalformedUpdate",
     "chat_id",
+    "execution_name",
     "handler",
     "parse_allowlist",
     "parse_update",
@@ -62,14 +67,9 @@ _UPDATE_KINDS = (
     "chat_join_request",
 )
 
-# No retries inside the Lambda: Telegram already redelivers on any non-2xx and the agent
-# dedupes by update_id, while backoff here could push us past API Gateway's ~30 s limit.
-# connect + read stays under that limit (the function timeout should sit just above it).
-_CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=25,
-    retries={"max_attempts": 1, "mode": "standard"},
-)
+STRANGER_REPLY_EVERY_S = 24 * 3600
+# Bounded so a flood of strangers cannot grow the container's memory without limit.
+_STRANGERS_KEPT = 10_000
 
 
 class MalformedUpdate(ValueError):
@@ -166,65 +166,82 @@ def parse_update(event: Mapping[str, Any]) -> dict[str, Any]:
     return update
 
 
-# ---------------------------------------------------------------- I/O: the runtime client
+def execution_name(update: Mapping[str, Any]) -> str:
+    """The durable execution's name: update id + a hash of the whole update (≤ 64 chars).
 
-_client_lock = threading.Lock()
-_client = None
-
-
-def _agentcore():
-    """One bedrock-agentcore client per container, created on first use.
-
-    Honours AWS_ENDPOINT_URL_BEDROCK_AGENTCORE, which is how the local stack points it at the
-    emulator. A private Session because boto3's default session is not safe to create from
-    several threads at once (the local API Gateway stand-in uses a thread pool).
+    Lambda treats the name as the idempotency key, so a redelivered update (same bytes) finds
+    the execution it already started. The hash keeps an update id that Telegram reuses after a
+    quiet week from colliding with an old execution of different content.
     """
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                _client = boto3.session.Session().client("bedrock-agentcore", config=_CLIENT_CONFIG)
-    return _client
+    canonical = json.dumps(update, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
+    return f"u{update['update_id']}-{digest}"
+
+
+def lifecycle_input(update: dict[str, Any], chat: int) -> dict[str, Any]:
+    """What the lifecycle starts from: the raw update, where to answer, and the session."""
+    return {"update": update, "chat_id": chat, "session_id": session_id_for_chat(chat)}
+
+
+def is_private_message(update: Mapping[str, Any]) -> bool:
+    message = update.get("message")
+    chat = message.get("chat") if isinstance(message, Mapping) else None
+    return isinstance(chat, Mapping) and chat.get("type") == "private"
+
+
+class StrangerReplies:
+    """Who was told "this bot is private" lately: at most one reply per person per day.
+
+    Kept in the container's memory, not a table: it costs nothing per update and needs no
+    permission, and the worst case (a second warm container) is a second polite line that day.
+    """
+
+    def __init__(self, every_s: float = STRANGER_REPLY_EVERY_S, kept: int = _STRANGERS_KEPT):
+        self.every_s, self.kept = every_s, kept
+        self._last: OrderedDict[int, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def due(self, user: int, now: float) -> bool:
+        with self._lock:
+            last = self._last.get(user)
+            if last is not None and now - last < self.every_s:
+                return False
+            self._last[user] = now
+            self._last.move_to_end(user)
+            while len(self._last) > self.kept:
+                self._last.popitem(last=False)
+            return True
+
+
+_strangers = StrangerReplies()
 
 
 def _reset_for_tests() -> None:
-    """Forget cached settings and the client, so a test's environment is read afresh."""
-    global _client
-    with _client_lock:
-        _client = None
+    """Forget cached settings and who was answered, so a test starts from a cold container."""
+    global _strangers
+    _strangers = StrangerReplies()
     relay_settings.reset_cache()
 
 
-def _forward(runtime_arn: str, session_id: str, update: dict[str, Any]) -> None:
-    response = _agentcore().invoke_agent_runtime(
-        agentRuntimeArn=runtime_arn,
-        runtimeSessionId=session_id,
-        payload=json.dumps({"update": update}).encode("utf-8"),
-        contentType="application/json",
-        accept="application/json",
-    )
-    stream = response["response"]
-    try:
-        # Drained so the pooled connection can be reused by the next warm invocation.
-        stream.read()
-    finally:
-        stream.close()
+def _start_lifecycle(function_arn: str, name: str, payload: dict[str, Any]) -> None:
+    aws_call.invoke_event(function_arn, json.dumps(payload).encode("utf-8"), name)
 
 
 # ---------------------------------------------------------------- the handler
 
 
-def _reply(status: int, ok: bool) -> dict[str, Any]:
+def _reply(status: int, ok: bool, method: dict[str, Any] | None = None) -> dict[str, Any]:
+    # A 200 body naming a Bot API method is performed by Telegram itself: no token needed here.
     return {
         "statusCode": status,
         "headers": {"content-type": "application/json"},
-        "body": json.dumps({"ok": ok}),
+        "body": json.dumps(method if method is not None else {"ok": ok}),
         "isBase64Encoded": False,
     }
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway HTTP API (payload 2.0) → verify → allowlist → InvokeAgentRuntime."""
+    """API Gateway HTTP API (payload 2.0) → verify → allowlist → start the lifecycle."""
     # Misconfiguration raises here on purpose: Lambda counts it as an error (alarms see it),
     # API Gateway answers 500 and Telegram retries until someone fixes the setting.
     settings = relay_settings.get_settings()
@@ -246,8 +263,15 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     update_id = update["update_id"]
     user = sender_id(update)
     if user is None or user not in settings.allowed_user_ids:
-        # 200 so Telegram does not redeliver; no runtime call, so strangers cost nothing.
+        # 200 so Telegram does not redeliver; no runtime call, so strangers cost nothing. One
+        # polite line a day in a private chat, so a would-be user knows what to ask the owner.
         log.info("dropped update %s from user %s: not on the allowlist", update_id, user)
+        if user is not None and is_private_message(update) and _strangers.due(user, time.time()):
+            text = texts.text("stranger", user_id=user)
+            chat = chat_id(update)
+            return _reply(
+                200, ok=True, method={"method": "sendMessage", "chat_id": chat, "text": text}
+            )
         return _reply(200, ok=True)
 
     chat = chat_id(update)
@@ -256,12 +280,18 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         log.info("dropped update %s from user %s: no chat", update_id, user)
         return _reply(200, ok=True)
 
+    name = execution_name(update)
     try:
-        _forward(settings.agent_runtime_arn, session_id_for_chat(chat), update)
-    except (ClientError, BotoCoreError) as exc:
-        # 500 so Telegram redelivers; the agent dedupes by update_id if it did get through.
-        log.error("runtime call failed for update %s: %s", update_id, exc)
+        _start_lifecycle(settings.lifecycle_function_arn, name, lifecycle_input(update, chat))
+    except aws_call.AwsCallError as exc:
+        if exc.code == "DurableExecutionAlreadyStartedException":
+            # Same name, different bytes: this update's execution exists already.
+            log.info("update %s: lifecycle %s already started", update_id, name)
+            return _reply(200, ok=True)
+        # 500 so Telegram redelivers; the execution name makes the retry idempotent.
+        log.error("starting the lifecycle failed for update %s: %s", update_id, exc)
         return _reply(500, ok=False)
 
-    log.info("forwarded update %s from user %s", update_id, user)
-    return _reply(200, ok=True)
+    log.info("update %s from user %s: lifecycle %s started", update_id, user, name)
+    typing = {"method": "sendChatAction", "chat_id": chat, "action": "typing"}
+    return _reply(200, ok=True, method=typing)

@@ -11,6 +11,15 @@ WEBHOOK_SECRET = "SHIPIT_WEBHOOK_SECRET"
 WEBHOOK_SECRET_ARN = "SHIPIT_WEBHOOK_SECRET_ARN"
 ALLOWED_USER_IDS = "SHIPIT_ALLOWED_USER_IDS"
 AGENT_RUNTIME_ARN = "SHIPIT_AGENT_RUNTIME_ARN"
+LIFECYCLE_FUNCTION_ARN = "SHIPIT_LIFECYCLE_FUNCTION_ARN"
+BOT_TOKEN = "SHIPIT_BOT_TOKEN"
+BOT_TOKEN_SECRET_ARN = "SHIPIT_BOT_TOKEN_SECRET_ARN"
+TELEGRAM_API_BASE = "SHIPIT_TELEGRAM_API_BASE"
+REMIND_AFTER_S = "SHIPIT_REMIND_AFTER_S"
+EXPIRE_AFTER_S = "SHIPIT_EXPIRE_AFTER_S"
+DELIVER_ATTEMPTS = "SHIPIT_DELIVER_ATTEMPTS"
+SUPERVISE_POLL_S = "SHIPIT_SUPERVISE_POLL_S"
+SUPERVISE_MAX_S = "SHIPIT_SUPERVISE_MAX_S"
 
 
 class SettingsError(Exception):
@@ -28,14 +37,14 @@ class RelaySettings:
 
     webhook_secret: str
     allowed_user_ids: frozenset[int]
-    agent_runtime_arn: str
+    lifecycle_function_arn: str  # qualified (alias): durable functions refuse unqualified ARNs
 
     def __repr__(self) -> str:
         # Keep the secret out of tracebacks and log lines that format the settings.
         return (
             f"RelaySettings(webhook_secret=<{len(self.webhook_secret)} chars>, "
             f"allowed_user_ids={sorted(self.allowed_user_ids)}, "
-            f"agent_runtime_arn={self.agent_runtime_arn!r})"
+            f"lifecycle_function_arn={self.lifecycle_function_arn!r})"
         )
 
 
@@ -59,10 +68,9 @@ def parse_allowlist(raw: str) -> frozenset[int]:
 
 def fetch_secret_string(arn: str) -> str:
     """SecretString of a Secrets Manager secret (one call; the caller caches the result)."""
-    import boto3  # here, not at the top: plain-env deployments never pay for a second client
+    from relay.aws_call import get_secret_string  # stdlib only: see relay/aws_call.py
 
-    client = boto3.session.Session().client("secretsmanager")
-    return client.get_secret_value(SecretId=arn)["SecretString"]
+    return get_secret_string(arn)
 
 
 def from_env(
@@ -85,13 +93,81 @@ def from_env(
         secret, source = plain, WEBHOOK_SECRET
     if not secret:
         raise SettingsError(source, "the webhook secret is empty; refusing to accept any update")
-    runtime_arn = env.get(AGENT_RUNTIME_ARN, "").strip()
-    if not runtime_arn:
-        raise SettingsError(AGENT_RUNTIME_ARN, "missing")
+    function_arn = env.get(LIFECYCLE_FUNCTION_ARN, "").strip()
+    if not function_arn:
+        raise SettingsError(LIFECYCLE_FUNCTION_ARN, "missing")
     return RelaySettings(
         webhook_secret=secret,
         allowed_user_ids=parse_allowlist(env.get(ALLOWED_USER_IDS, "")),
+        lifecycle_function_arn=function_arn,
+    )
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """What the lifecycle function needs; the bot token is resolved lazily (only to say sorry)."""
+
+    agent_runtime_arn: str
+    telegram_api_base: str
+    remind_after_s: int
+    expire_after_s: int
+    deliver_attempts: int
+    supervise_poll_s: int
+    supervise_max_s: int
+    bot_token: str = ""
+    bot_token_secret_arn: str = ""
+
+    def __repr__(self) -> str:
+        # Keep a plain-env token out of tracebacks and log lines.
+        token = f"<{len(self.bot_token)} chars>" if self.bot_token else "''"
+        return (
+            f"LifecycleSettings(agent_runtime_arn={self.agent_runtime_arn!r}, bot_token={token}, "
+            f"bot_token_secret_arn={self.bot_token_secret_arn!r}, "
+            f"remind_after_s={self.remind_after_s}, expire_after_s={self.expire_after_s})"
+        )
+
+    def resolve_bot_token(self, fetch_secret: Callable[[str], str] | None = None) -> str:
+        """The bot token: plain (local) or from Secrets Manager (AWS), fetched only when needed."""
+        if self.bot_token:
+            return self.bot_token
+        if not self.bot_token_secret_arn:
+            raise SettingsError(BOT_TOKEN, f"set it, or {BOT_TOKEN_SECRET_ARN}")
+        return (fetch_secret or fetch_secret_string)(self.bot_token_secret_arn).strip()
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError as exc:
+        raise SettingsError(name, f"not a whole number: {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(name, f"must be at least {minimum}")
+    return value
+
+
+def lifecycle_from_env(env: Mapping[str, str] | None = None) -> LifecycleSettings:
+    """The lifecycle's settings; durable waits are whole seconds, at least one."""
+    env = os.environ if env is None else env
+    runtime_arn = env.get(AGENT_RUNTIME_ARN, "").strip()
+    if not runtime_arn:
+        raise SettingsError(AGENT_RUNTIME_ARN, "missing")
+    remind = _seconds(env, REMIND_AFTER_S, 24 * 3600)
+    expire = _seconds(env, EXPIRE_AFTER_S, 7 * 24 * 3600)
+    if expire <= remind:
+        raise SettingsError(EXPIRE_AFTER_S, f"must be longer than {REMIND_AFTER_S}")
+    return LifecycleSettings(
         agent_runtime_arn=runtime_arn,
+        telegram_api_base=env.get(TELEGRAM_API_BASE, "").strip() or "https://api.telegram.org",
+        remind_after_s=remind,
+        expire_after_s=expire,
+        deliver_attempts=_seconds(env, DELIVER_ATTEMPTS, 6),
+        supervise_poll_s=_seconds(env, SUPERVISE_POLL_S, 60),
+        supervise_max_s=_seconds(env, SUPERVISE_MAX_S, 9 * 3600),
+        bot_token=env.get(BOT_TOKEN, "").strip(),
+        bot_token_secret_arn=env.get(BOT_TOKEN_SECRET_ARN, "").strip(),
     )
 
 

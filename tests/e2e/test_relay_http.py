@@ -1,29 +1,36 @@
-"""The real relay over real HTTP: API Gateway stand-in → relay → AgentCore emulator → fake agent."""
+"""The real relay over real HTTP: API Gateway stand-in → relay → Lambda endpoint and the SDK's
+local runner → the real lifecycle → AgentCore emulator → fake agent."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import threading
+import time
 
 import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from local import agentcore_emulator, apigw
+from local.lambda_emulator import start_lifecycle_host
 from local.servers import serve_in_thread
 from relay import handler as relay
+from relay import lifecycle
+from relay.texts import text
+from tests.aws_standins import secrets_manager
 
 SECRET = "e2e-Secret_token-123"
 ALLOWED = 4242
 STRANGER = 666
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/shipit-abc"
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:shipit-lifecycle:live"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -58,61 +65,81 @@ class FakeAgent:
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
-        self.fail = False
+        self.arrived = threading.Condition()
 
     async def invocations(self, request: Request) -> JSONResponse:
-        self.calls.append({"headers": dict(request.headers), "payload": await request.json()})
-        if self.fail:
-            return JSONResponse({"error": "boom"}, status_code=500)
+        call = {"headers": dict(request.headers), "payload": await request.json()}
+        with self.arrived:
+            self.calls.append(call)
+            self.arrived.notify_all()
         return JSONResponse({"accepted": True})
+
+    def wait_calls(self, count: int, timeout: float = 30.0) -> list[dict]:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
+            return list(self.calls)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/invocations", self.invocations, methods=["POST"])])
 
 
+AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
 @pytest.fixture(scope="module")
 def stack():
-    """Fake agent, AgentCore emulator and API Gateway stand-in, each on its own loopback port."""
+    """Fake agent, AgentCore emulator, the lifecycle on the local runner, API Gateway stand-in."""
     agent = FakeAgent()
     servers = [serve_in_thread(agent.app(), name="fake-agent")]
     servers.append(
         serve_in_thread(agentcore_emulator.create_app(servers[0].url, ARN), name="agentcore")
     )
     servers.append(serve_in_thread(apigw.create_app(), name="apigw"))
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in AWS.items():  # the runner's own boto3 client signs with these
+            mp.setenv(name, value)
+        host = start_lifecycle_host(FUNCTION, lifecycle.handler)
     yield {
         "agent": agent,
         "agent_url": servers[0].url,
         "emulator": servers[1].url,
         "apigw": servers[2].url,
+        "lambda": host,
     }
+    host.stop()
     for server in reversed(servers):
         server.stop()
 
 
 @pytest.fixture
 def relay_env(stack, monkeypatch, tmp_path):
-    """Isolated env: dummy AWS credentials, relay settings, the emulator as AgentCore endpoint."""
+    """Isolated env: dummy AWS credentials, relay and lifecycle settings, local endpoints."""
     for name in list(os.environ):
         if name.startswith(("SHIPIT_", "AWS_")):
             monkeypatch.delenv(name)
     env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        **AWS,
         "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
         "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": stack["emulator"],
+        "AWS_ENDPOINT_URL_LAMBDA": stack["lambda"].url,
         "SHIPIT_WEBHOOK_SECRET": SECRET,
         "SHIPIT_ALLOWED_USER_IDS": f"{ALLOWED}, 77",
+        "SHIPIT_LIFECYCLE_FUNCTION_ARN": FUNCTION,
         "SHIPIT_AGENT_RUNTIME_ARN": ARN,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     stack["agent"].calls.clear()
-    stack["agent"].fail = False
+    stack["lambda"].emulator.started.clear()
     httpx.delete(f"{stack['emulator']}/_emulator/invocations").raise_for_status()
-    relay._reset_for_tests()  # settings and client are cached per container: start cold
+    monkeypatch.setattr(lifecycle, "_client", None)
+    relay._reset_for_tests()  # settings and who was answered are per container: start cold
     yield stack
     relay._reset_for_tests()
 
@@ -125,13 +152,33 @@ def post(stack, body, secret: str | None = SECRET, content_type="application/jso
     return httpx.post(f"{stack['apigw']}/telegram", content=content, headers=headers, timeout=30)
 
 
+def started(stack) -> list:
+    return stack["lambda"].emulator.executions()
+
+
 def invocations(stack) -> list[dict]:
     return httpx.get(f"{stack['emulator']}/_emulator/invocations").json()["invocations"]
 
 
-def assert_nothing_forwarded(stack) -> None:
+def finished(stack, arn: str, timeout: float = 30.0) -> dict:
+    """The execution as GetDurableExecution reports it (real boto3), once it has ended."""
+    client = boto3.session.Session().client("lambda")
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = client.get_durable_execution(DurableExecutionArn=arn)
+        if execution["Status"] != "RUNNING" or time.monotonic() > deadline:
+            return execution
+        time.sleep(0.05)  # polling a status with a deadline, not a sleep as synchronisation
+
+
+def assert_nothing_started(stack) -> None:
+    assert started(stack) == []
     assert invocations(stack) == []
     assert stack["agent"].calls == []
+
+
+def typing(chat: int = ALLOWED) -> dict:
+    return {"method": "sendChatAction", "chat_id": chat, "action": "typing"}
 
 
 # ---------------------------------------------------------------- relay behaviour
@@ -139,51 +186,70 @@ def assert_nothing_forwarded(stack) -> None:
 
 def test_missing_secret_is_403(relay_env):
     assert post(relay_env, message_update(1), secret=None).status_code == 403
-    assert_nothing_forwarded(relay_env)
+    assert_nothing_started(relay_env)
 
 
 def test_wrong_secret_is_403_even_for_garbage(relay_env):
     assert post(relay_env, message_update(2), secret="nope").status_code == 403
     assert post(relay_env, b"{not json", secret="nope").status_code == 403
-    assert_nothing_forwarded(relay_env)
+    assert_nothing_started(relay_env)
 
 
-def test_stranger_is_dropped_with_200(relay_env):
-    response = post(relay_env, message_update(3, user=STRANGER, chat=STRANGER))
-    assert (response.status_code, response.json()) == (200, {"ok": True})
-    assert_nothing_forwarded(relay_env)
+def test_stranger_gets_one_polite_line_a_day_and_costs_nothing(relay_env):
+    first = post(relay_env, message_update(3, user=STRANGER, chat=STRANGER))
+    assert first.status_code == 200
+    assert first.json() == {
+        "method": "sendMessage",
+        "chat_id": STRANGER,
+        "text": text("stranger", user_id=STRANGER),
+    }
+    assert str(STRANGER) in first.json()["text"]
+    again = post(relay_env, message_update(4, user=STRANGER, chat=STRANGER))
+    assert (again.status_code, again.json()) == (200, {"ok": True})
+    assert_nothing_started(relay_env)
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"no": "update_id"}', b""])
 def test_malformed_body_is_200_and_not_forwarded(relay_env, body):
     # 200 by design: Telegram would redeliver a non-2xx for 24 h and the bytes never improve.
     assert post(relay_env, body).status_code == 200
-    assert_nothing_forwarded(relay_env)
+    assert_nothing_started(relay_env)
 
 
-def test_good_update_is_forwarded_once(relay_env):
+def test_good_update_starts_one_lifecycle_that_delivers_it(relay_env):
     update = message_update(4)
     response = post(relay_env, update)
-    assert (response.status_code, response.json()) == (200, {"ok": True})
+    assert (response.status_code, response.json()) == (200, typing())
 
-    [call] = invocations(relay_env)
+    [execution] = started(relay_env)
+    assert execution.name == relay.execution_name(update)
+    assert json.loads(execution.payload) == relay.lifecycle_input(update, ALLOWED)
+    [agent_call] = relay_env["agent"].wait_calls(1)
     session_id = relay.session_id_for_chat(ALLOWED)
     assert len(session_id) >= 33
-    assert (call["arn"], call["session_id"], call["status"]) == (ARN, session_id, 200)
-    assert call["payload"] == {"update": update}
-    assert call["content_type"] == "application/json"
-
-    [agent_call] = relay_env["agent"].calls
     assert agent_call["payload"] == {"update": update}
     assert agent_call["headers"]["x-amzn-bedrock-agentcore-runtime-session-id"] == session_id
+    done = finished(relay_env, execution.arn)
+    assert done["Status"] == "SUCCEEDED"
+    assert json.loads(done["Result"]) == {"outcome": "delivered"}
+
+
+def test_a_redelivered_update_starts_one_execution_and_reaches_the_agent_once(relay_env):
+    update = message_update(12)
+    for _ in range(3):
+        assert post(relay_env, update).status_code == 200
+    [execution] = started(relay_env)
+    assert finished(relay_env, execution.arn)["Status"] == "SUCCEEDED"
+    assert [c["payload"] for c in relay_env["agent"].calls] == [{"update": update}]
 
 
 def test_callback_query_from_allowed_user_is_forwarded(relay_env):
     update = callback_update(5)
     assert post(relay_env, update).status_code == 200
-    [call] = invocations(relay_env)
+    [call] = relay_env["agent"].wait_calls(1)
     assert call["payload"] == {"update": update}
-    assert call["session_id"] == relay.session_id_for_chat(ALLOWED)
+    [invocation] = invocations(relay_env)
+    assert invocation["session_id"] == relay.session_id_for_chat(ALLOWED)
 
 
 def test_base64_body_is_decoded(relay_env):
@@ -191,34 +257,42 @@ def test_base64_body_is_decoded(relay_env):
     update = message_update(6)
     response = post(relay_env, json.dumps(update).encode(), content_type="application/octet-stream")
     assert response.status_code == 200
-    assert [c["payload"] for c in invocations(relay_env)] == [{"update": update}]
+    assert [c["payload"] for c in relay_env["agent"].wait_calls(1)] == [{"update": update}]
 
 
-def test_runtime_failure_is_500_so_telegram_retries(relay_env):
-    relay_env["agent"].fail = True
+@pytest.mark.parametrize(
+    "function", [FUNCTION.replace("shipit-lifecycle", "other"), FUNCTION.rsplit(":", 1)[0]]
+)
+def test_a_lifecycle_that_cannot_start_is_500_so_telegram_retries(relay_env, monkeypatch, function):
+    # An unknown function, and an unqualified ARN (durable functions refuse those).
+    monkeypatch.setenv("SHIPIT_LIFECYCLE_FUNCTION_ARN", function)
+    relay._reset_for_tests()
     assert post(relay_env, message_update(7)).status_code == 500
-    [call] = invocations(relay_env)
-    assert (call["agent_status"], call["status"]) == (500, 424)
+    assert_nothing_started(relay_env)
 
 
 def test_same_chat_same_session_across_updates(relay_env):
     for update_id in (8, 9):
         assert post(relay_env, message_update(update_id)).status_code == 200
+    relay_env["agent"].wait_calls(2)
     assert len({c["session_id"] for c in invocations(relay_env)}) == 1
 
 
 def test_secret_from_secrets_manager(relay_env, monkeypatch):
-    # moto answers Secrets Manager; the AgentCore call goes to the emulator through the endpoint
-    # override (moto leaves URLs it does not own alone).
-    with mock_aws():
-        sm = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = sm.create_secret(Name="shipit/webhook-secret", SecretString=SECRET)["ARN"]
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shipit/webhook-AbCdEf"
+    app = secrets_manager({arn: SECRET + "\n"})
+    server = serve_in_thread(app, name="secrets-manager")
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", server.url)
         monkeypatch.delenv("SHIPIT_WEBHOOK_SECRET")
         monkeypatch.setenv("SHIPIT_WEBHOOK_SECRET_ARN", arn)
         relay._reset_for_tests()
         assert post(relay_env, message_update(10), secret="wrong").status_code == 403
         assert post(relay_env, message_update(11)).status_code == 200
-    assert [c["payload"]["update"]["update_id"] for c in invocations(relay_env)] == [11]
+        assert app.state.calls == 1  # fetched once per container, signed as botocore signs
+    finally:
+        server.stop()
+    assert [c["payload"]["update"]["update_id"] for c in relay_env["agent"].wait_calls(1)] == [11]
 
 
 # ---------------------------------------------------------------- the stand-ins themselves

@@ -60,6 +60,10 @@ def test_a_request_cut_off_by_a_restart_is_reported_not_lost(start_stack):
     finally:
         release.set()
     tg.send_text(USER, "status")
-    notice = tg.wait_for_text(USER, "I was restarted while working on", timeout=30)
+    # The new process closes the cut-off request out at its first invocation (agent/recovery.py).
+    notice = tg.wait_for_text(USER, "I was interrupted while working on", timeout=30)
     assert "make the offset field bigger" in notice["text"]
+    assert "Nothing live has changed" in notice["text"]
     tg.wait_for_text(USER, "Waiting for you:", timeout=30)
+    told = [m for m in tg.bot_messages(USER) if "interrupted while working" in m["text"]]
+    assert len(told) == 1

@@ -27,9 +27,7 @@ def test_relay_lambda(synth) -> None:
                 "Variables": {
                     "SHIPIT_WEBHOOK_SECRET_ARN": {"Ref": Match.string_like_regexp("WebhookSecret")},
                     "SHIPIT_ALLOWED_USER_IDS": {"Ref": "AllowedUserIds"},
-                    "SHIPIT_AGENT_RUNTIME_ARN": {
-                        "Fn::GetAtt": [Match.string_like_regexp("AgentRuntime"), "AgentRuntimeArn"]
-                    },
+                    "SHIPIT_LIFECYCLE_FUNCTION_ARN": {"Ref": Match.string_like_regexp("Live")},
                 }
             },
         },
@@ -51,7 +49,7 @@ def test_api_route_and_throttling(synth) -> None:
     synth.assertions.has_resource_properties("AWS::ApiGatewayV2::Api", {"ProtocolType": "HTTP"})
 
 
-def test_relay_may_only_invoke_this_runtime_and_read_its_secret(synth) -> None:
+def test_relay_may_only_start_the_lifecycle_and_read_its_secret(synth) -> None:
     relay_id = next(
         k
         for k, v in synth.resources("AWS::Lambda::Function").items()
@@ -59,15 +57,13 @@ def test_relay_may_only_invoke_this_runtime_and_read_its_secret(synth) -> None:
     )
     role_id = synth.template["Resources"][relay_id]["Properties"]["Role"]["Fn::GetAtt"][0]
     relay = statements(synth, role_id)
-    runtime_id = logical_id(synth, "AWS::BedrockAgentCore::Runtime")
     assert sorted(a for s in relay for a in actions(s)) == [
-        "bedrock-agentcore:InvokeAgentRuntime",
+        "lambda:InvokeFunction",
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
     ]
-    invoke = granting(relay, "bedrock-agentcore:InvokeAgentRuntime")[0]
-    for resource in invoke["Resource"]:
-        assert runtime_id in json.dumps(resource)
+    invoke = granting(relay, "lambda:InvokeFunction")[0]
+    assert invoke["Resource"] == {"Ref": logical_id(synth, "AWS::Lambda::Alias")}
     secret = granting(relay, "secretsmanager:GetSecretValue")[0]
     assert secret["Resource"] == {"Ref": logical_id(synth, "AWS::SecretsManager::Secret")}
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
-from moto import mock_aws
 
+from local.servers import serve_in_thread
 from relay import handler as relay
 from relay import settings as relay_settings
+from relay.aws_call import AwsCallError, Credentials, endpoint, sign
 from relay.handler import (
     MalformedUpdate,
     chat_id,
@@ -24,9 +25,10 @@ from relay.handler import (
     verify_secret,
 )
 from relay.settings import WEBHOOK_SECRET, SettingsError, parse_allowlist
+from tests.aws_standins import botocore_signature, secrets_manager
 
 SECRET = "s3cr3t-Token_abc"
-ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/shipit-abc"
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:shipit-lifecycle:live"
 USER = {"id": 4242, "is_bot": False, "first_name": "Ada"}
 CHAT = {"id": 4242, "type": "private"}
 MESSAGE = {"update_id": 1, "message": {"message_id": 5, "date": 1, "chat": CHAT, "from": USER}}
@@ -188,12 +190,12 @@ def test_parse_update_rejects_garbage(event):
 
 
 def _env(**extra):
-    return {"SHIPIT_ALLOWED_USER_IDS": "4242", "SHIPIT_AGENT_RUNTIME_ARN": ARN, **extra}
+    return {"SHIPIT_ALLOWED_USER_IDS": "4242", "SHIPIT_LIFECYCLE_FUNCTION_ARN": ARN, **extra}
 
 
 def test_settings_from_plain_env():
     s = relay_settings.from_env(_env(SHIPIT_WEBHOOK_SECRET=SECRET))
-    assert (s.webhook_secret, s.allowed_user_ids, s.agent_runtime_arn) == (
+    assert (s.webhook_secret, s.allowed_user_ids, s.lifecycle_function_arn) == (
         SECRET,
         frozenset({4242}),
         ARN,
@@ -219,7 +221,7 @@ def test_settings_fetch_secret_by_arn_and_strip_it():
         (_env(), "SHIPIT_WEBHOOK_SECRET"),
         (_env(SHIPIT_WEBHOOK_SECRET="  "), "SHIPIT_WEBHOOK_SECRET"),
         (_env(SHIPIT_WEBHOOK_SECRET=SECRET, SHIPIT_WEBHOOK_SECRET_ARN="a"), WEBHOOK_SECRET),
-        ({"SHIPIT_WEBHOOK_SECRET": SECRET}, "SHIPIT_AGENT_RUNTIME_ARN"),
+        ({"SHIPIT_WEBHOOK_SECRET": SECRET}, "SHIPIT_LIFECYCLE_FUNCTION_ARN"),
         (_env(SHIPIT_WEBHOOK_SECRET_ARN="arn:secret"), "SHIPIT_WEBHOOK_SECRET_ARN"),
     ],
 )
@@ -236,19 +238,51 @@ def test_empty_allowlist_means_nobody():
 
 
 def test_secret_from_secrets_manager_is_fetched_once_per_container(aws_env, monkeypatch):
-    with mock_aws():
-        sm = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = sm.create_secret(Name="shipit/webhook", SecretString=SECRET)["ARN"]
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shipit/webhook-AbCdEf"
+    secrets = {arn: SECRET}
+    app = secrets_manager(secrets)
+    server = serve_in_thread(app, name="secrets-manager")
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", server.url)
         for name, value in _env(SHIPIT_WEBHOOK_SECRET_ARN=arn).items():
             monkeypatch.setenv(name, value)
         assert relay_settings.get_settings().webhook_secret == SECRET
         # Gone from Secrets Manager, still known: the second call did not go back to AWS.
-        sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        secrets.clear()
         assert relay_settings.get_settings().webhook_secret == SECRET
+        assert app.state.calls == 1
         relay._reset_for_tests()
-        with pytest.raises(ClientError) as err:  # a reset container does go back
+        with pytest.raises(AwsCallError) as err:  # a reset container does go back
             relay_settings.get_settings()
-        assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert (err.value.code, err.value.status) == ("ResourceNotFoundException", 400)
+    finally:
+        server.stop()
+
+
+def test_signatures_match_botocore():
+    # The relay signs its two calls itself (cold start); botocore is the reference.
+    now = datetime.datetime(2026, 12, 1, 20, 0, 0, tzinfo=datetime.UTC)
+    url = f"https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/{quote(ARN, safe='')}/invocations"
+    for token in (None, "session-token"):
+        creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", token)
+        headers = {"Content-Type": "application/json", "X-Amz-Durable-Execution-Name": "u1-ab"}
+        signed = sign("POST", url, headers, b'{"a": 1}', service="lambda",
+                      region_name="eu-west-1", credentials=creds, now=now)  # fmt: skip
+        signed["Host"] = "lambda.eu-west-1.amazonaws.com"
+        ours = signed["Authorization"].rsplit("Signature=", 1)[1]
+        theirs = botocore_signature("POST", url, signed, b'{"a": 1}', "lambda", "eu-west-1",
+                                    creds.access_key, creds.secret_key, token)  # fmt: skip
+        assert ours == theirs
+        assert ("X-Amz-Security-Token" in signed) is (token is not None)
+
+
+def test_aws_endpoints_follow_the_standard_variables():
+    assert (
+        endpoint("lambda", {"AWS_REGION": "eu-west-1"}) == "https://lambda.eu-west-1.amazonaws.com"
+    )
+    env = {"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9/", "AWS_ENDPOINT_URL": "http://x"}
+    assert endpoint("lambda", env) == "http://127.0.0.1:9"
+    assert endpoint("secretsmanager", env) == "http://x"
 
 
 # ---------------------------------------------------------------- handler decisions (no I/O)
@@ -256,12 +290,11 @@ def test_secret_from_secrets_manager_is_fetched_once_per_container(aws_env, monk
 
 @pytest.fixture
 def forwarded(aws_env, monkeypatch):
-    """Plain-env settings; _forward replaced by a recorder so no client is ever built."""
+    """Plain-env settings; _start_lifecycle replaced by a recorder so nothing is called."""
     for name, value in _env(SHIPIT_WEBHOOK_SECRET=SECRET).items():
         monkeypatch.setenv(name, value)
     calls = []
-    monkeypatch.setattr(relay, "_forward", lambda *args: calls.append(args))
-    monkeypatch.setattr(relay, "_agentcore", lambda: pytest.fail("client built"))
+    monkeypatch.setattr(relay, "_start_lifecycle", lambda *args: calls.append(args))
     return calls
 
 
@@ -273,8 +306,19 @@ def _call(update, secret=SECRET):
 
 def test_handler_forwards_an_allowed_update(forwarded):
     result = _call(MESSAGE)
-    assert (result["statusCode"], json.loads(result["body"])) == (200, {"ok": True})
-    assert forwarded == [(ARN, session_id_for_chat(4242), MESSAGE)]
+    typing = {"method": "sendChatAction", "chat_id": 4242, "action": "typing"}
+    assert (result["statusCode"], json.loads(result["body"])) == (200, typing)
+    name = relay.execution_name(MESSAGE)
+    assert forwarded == [(ARN, name, {**relay.lifecycle_input(MESSAGE, 4242)})]
+    assert forwarded[0][2]["session_id"] == session_id_for_chat(4242)
+    assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name)  # Lambda's DurableExecutionName rule
+
+
+def test_strangers_are_answered_at_most_once_a_day():
+    replies = relay.StrangerReplies(every_s=100, kept=2)
+    assert replies.due(1, now=0) and not replies.due(1, now=99) and replies.due(1, now=100)
+    assert replies.due(2, now=100) and replies.due(3, now=100)
+    assert replies.due(1, now=150)  # forgotten: only the newest `kept` are remembered
 
 
 @pytest.mark.parametrize(
@@ -292,14 +336,15 @@ def test_handler_drops_without_forwarding(forwarded, update, secret, status):
     assert forwarded == []
 
 
-def test_relay_imports_only_stdlib_and_boto3():
-    # Cold-start cost and the Lambda bundle: no Telegram library, no web framework.
+def test_relay_imports_only_the_standard_library():
+    # Cold-start cost: no Telegram library, no web framework, and not even boto3.
     import subprocess
 
     probe = (
         "import sys, relay.handler; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'telegram', 'httpx', 'starlette', 'uvicorn', 'requests', 'aiohttp'}))"
+        "{'telegram', 'httpx', 'starlette', 'uvicorn', 'requests', 'aiohttp', 'boto3', "
+        "'botocore', 'aws_durable_execution_sdk_python'}))"
     )
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True)
