@@ -110,8 +110,10 @@ def capture(
 def page_answers(url: str, timeout_s: float = 10.0) -> None:
     """Chromium pictures an error page as happily as the app: make sure the page itself loads."""
     request = urllib.request.Request(url, headers={"User-Agent": "Shipit-Screenshot"})
+    # With cookies, like the browser: a preview link sets its preview cookie, then redirects.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as resp:  # noqa: S310 (http(s) only)
+        with opener.open(request, timeout=timeout_s) as resp:  # noqa: S310 (http(s) only)
             status = resp.status
     except urllib.error.HTTPError as exc:
         status = exc.code
