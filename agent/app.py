@@ -131,14 +131,15 @@ class Runtime:
             update = _parse(data, self.bot)
             if update is None or self.journey.albums.absorb(update):
                 return  # a later photo of an album joins the request its first photo started
-            await self.journey.note_sender(deps.store.load_chat(chat_id), update)
+            self.journey.note_sender(deps.store.load_chat(chat_id), update)
             await self._work(chat_id, Parsed(Intent.PHOTO), update)
             return
         else:
             await replies.other_kind(deps, incoming)
             return
         update = _parse(data, self.bot)
-        await self.journey.note_sender(deps.store.load_chat(chat_id), update)
+        self.journey.note_sender(deps.store.load_chat(chat_id), update)
+        self._spawn(self.journey.owner_digest())
         if parsed.intent is Intent.STOP:
             await self._stop(chat_id)
         elif parsed.intent in WORK:

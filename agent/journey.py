@@ -95,12 +95,16 @@ class Journey:
         self.deps = deps
         self.albums = photos.Albums()  # app.py hands later album members to it
 
-    async def note_sender(self, state: ChatState, update: Update | None) -> None:
-        """Who writes in this chat (for history and the owner), and the owner's daily digest."""
+    def note_sender(self, state: ChatState, update: Update | None) -> None:
+        """Who writes in this chat, for history and the owner (no await: the router must join
+        the chat's queue before anything awaits, or a later message could overtake)."""
         user = update.effective_user if update is not None else None
         if user is not None and user.first_name and user.first_name != state.requester:
             state.requester = user.first_name
             self.deps.store.save_chat(state)
+
+    async def owner_digest(self) -> None:
+        """The owner's daily digest, when one is due (best effort, beside the conversation)."""
         await owner.digest_if_due(self.deps)
 
     async def close_out_restart(self, state: ChatState) -> None:

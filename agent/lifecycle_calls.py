@@ -44,8 +44,12 @@ def update_id_of(request_id: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def request_status(state: ChatState, request_id: str, work: Work) -> dict:
-    """Where request `request_id` stands (pure apart from `work`, which is memory)."""
+def request_status(
+    state: ChatState, request_id: str, work: Work, accepted: dict | None = None
+) -> dict:
+    """Where request `request_id` stands (pure apart from `work`, which is memory); `accepted`
+    is the store's record of accepted updates (the chat state's own when not given)."""
+    accepted = state.seen_updates if accepted is None else accepted
     update_id = update_id_of(request_id)
     if state.busy_id == request_id:
         # Busy on disk: running here, unless this process never had it (recovery closes it).
@@ -56,7 +60,7 @@ def request_status(state: ChatState, request_id: str, work: Work) -> dict:
         return {"state": "running"}  # accepted, queued behind another request or starting
     if state.pending is not None and state.pending.request_id == request_id:
         return {"state": "waiting", "preview_id": state.pending.id}
-    if update_id is not None and str(update_id) not in state.seen_updates:
+    if update_id is not None and str(update_id) not in accepted:
         # Accepted by a process that died before it even looked at the update.
         return {"state": "lost"}
     return {"state": "done"}
@@ -107,7 +111,8 @@ async def answer(deps: Deps, work: Work, call: dict) -> dict:
     op, chat_id = call.get("op"), call["chat_id"]
     if op == "status":
         state = deps.store.load_chat(chat_id)
-        return request_status(state, str(call.get("request_id", "")), work)
+        accepted = deps.store.accepted(chat_id)
+        return request_status(state, str(call.get("request_id", "")), work, accepted)
     if op == "remind":
         return await remind(deps, chat_id, str(call.get("preview_id")), call.get("expires_in_s", 0))
     if op == "expire":

@@ -142,6 +142,11 @@ class StateStore:
             write_json_atomic(path, seen)
         return not again
 
+    def accepted(self, chat_id: int) -> dict[str, float]:
+        """The update ids accepted for this chat (first_delivery's record)."""
+        path = self.chat_dir(chat_id) / "seen.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
     @property
     def _releases_path(self) -> Path:
         return self.workspace / "app" / "releases.json"

@@ -107,15 +107,16 @@ def create_app(
     runtime_arn: str | None = None,
     *,
     invoke_timeout_s: float = 900.0,
-    revive: Callable[[], None] | None = None,
+    revive: Callable[[], bool | None] | None = None,
 ) -> Starlette:
     """The emulator. With `runtime_arn` only that runtime exists; without, any runtime ARN does.
 
     Endpoints: POST /runtimes/{url-encoded ARN}/invocations (the operation),
     GET /_emulator/invocations and DELETE /_emulator/invocations (for tests).
     Any Authorization header is accepted: SigV4 is not checked locally.
-    `revive`, when given, is called (in a worker thread) when the agent cannot be reached, and
-    the call is tried once more: AgentCore starts a new session when the old one is gone.
+    `revive`, when given, is called (in a worker thread) before each call (true when it had to
+    start the agent again) and when the agent cannot be reached, and then the call is tried
+    once more: AgentCore starts a new session when the old one is gone.
     """
     agent_url = agent_url.rstrip("/")
     registry = _Registry(runtime_arn)
@@ -187,6 +188,10 @@ def create_app(
             return await client.send(built, stream=True)
 
         try:
+            # The stack keeps the agent's listening socket open across restarts, so a dead
+            # agent still accepts connections: ask first, as AgentCore starts a session.
+            if revive is not None and await run_in_threadpool(revive):
+                entry["revived"] = True
             try:
                 upstream = await send()
             except httpx.ConnectError:

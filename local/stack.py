@@ -257,11 +257,14 @@ class Stack:
     def _install_source(self) -> tuple[Path | None, bool]:
         return self.config.npm_seed_cache, self.config.install_offline
 
-    def _revive_agent(self) -> None:
-        """A dead agent is started again on the next invocation, as AgentCore starts a session."""
+    def _revive_agent(self) -> bool:
+        """A dead agent is started again on the next invocation, as AgentCore starts a session;
+        true when it had to be."""
         with self._revive_lock:
-            if not self.agent.alive:
-                self.agent.start()
+            if self.agent.alive:
+                return False
+            self.agent.start()
+            return True
 
     def _start_lifecycle(self) -> None:
         """The real relay/lifecycle.py on the SDK's local runner (local/lambda_emulator.py)."""

@@ -9,7 +9,16 @@ import threading
 import httpx
 
 from local.origin import origin_file, origin_head, push_change
-from tests.e2e.conftest import USER, PerChat, Script, bot_texts, edit_session, git, links
+from tests.e2e.conftest import (
+    USER,
+    PerChat,
+    Script,
+    bot_texts,
+    edit_session,
+    git,
+    links,
+    open_preview,
+)
 
 OTHER = 1002
 BIGGER = ("  font-size: 1rem;", "  font-size: 1.5rem;")
@@ -34,7 +43,7 @@ def test_main_moved_since_the_preview_is_replayed_checked_and_offered_again(star
     # Nothing went live; the new preview has both the other change and ours.
     assert origin_head(stack.origin) == moved
     url = links(updated)[0]
-    css = httpx.get(url + "style.css").text
+    css = open_preview(url + "style.css").text
     assert "font-size: 1.5rem" in css and "#fafaf5" in css
     assert "app changed while your preview was waiting" in updated["text"]
     assert "all 8 checks passed" in updated["text"]  # the checks ran again

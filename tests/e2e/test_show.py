@@ -11,7 +11,7 @@ import httpx
 from PIL import Image, ImageChops
 
 from local.origin import origin_file
-from tests.e2e.conftest import USER, Script, edit_session, git, links
+from tests.e2e.conftest import USER, Script, edit_session, git, links, open_preview
 
 # A change anyone can see on a phone: the whole page turns yellow.
 YELLOW = ("body {", "body {\n  background: #ffd54f !important;")
@@ -198,7 +198,11 @@ def test_photos_reach_the_model_as_images_album_as_one_request(start_stack):
     first = stack.model.requests[0]
     assert images_in(first) == [red, blue]
     assert "this button is cut off" in texts_in(first)
-    cards = [m for m in tg.bot_messages(USER) if (m["text"] or "").startswith("⏳ Working on")]
+    cards = [
+        m
+        for m in tg.bot_messages(USER)
+        if (m["text"] or "").startswith(("⏳ Working on", "✅ Done"))
+    ]
     assert len(cards) == 1 and "this button is cut off" in cards[0]["text"]
     saved = sorted((stack.workspace / "chats" / str(USER) / "photos").iterdir())
     assert [p.read_bytes() for p in saved] == [red, blue]  # kept beside the transcript
@@ -211,7 +215,7 @@ def test_photos_reach_the_model_as_images_album_as_one_request(start_stack):
     assert images_in(request)[-1] == green
     assert "preview of your last change is waiting" in texts_in(request)
     # Built on top of the waiting preview: the new preview has both changes.
-    css = httpx.get(links(second)[0] + "style.css", timeout=10).text
+    css = open_preview(links(second)[0] + "style.css").text
     assert "#ffd54f" in css and "1.6rem" in css
 
 

@@ -64,7 +64,6 @@ def test_a_forwarded_text_is_a_request_and_said_so(chat):
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("photo", [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}], "photo"),
         ("voice", {"file_id": "v", "file_unique_id": "v", "duration": 1}, "voice message"),
         ("document", {"file_id": "d", "file_unique_id": "d"}, "file"),
         ("sticker", {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1,

@@ -31,7 +31,7 @@ class Work:
     def __init__(self, running: bool = False, in_flight: tuple[int, ...] = ()) -> None:
         self._running, self._in_flight = running, in_flight
 
-    def running(self, chat_id: int) -> bool:
+    def is_running(self, chat_id: int) -> bool:
         return self._running
 
     def in_flight(self, chat_id: int, update_id: int) -> bool:
