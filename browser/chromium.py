@@ -20,8 +20,9 @@ from pathlib import Path
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Without the background-networking flags Chromium calls Google at start; on a closed network
-# (CI, a VPC) those calls fail many times over and slow every shot.
-FLAGS = (
+# (CI, a VPC) those calls fail many times over and slow every shot. Shared by every Chromium
+# Shipit or its tests start (tests/browser.py, tests/e2e/browser.py).
+CLOSED_NETWORK_FLAGS = (
     "--headless",
     "--no-sandbox",  # the Lambda and CI run as root; the process is the sandbox there
     "--disable-gpu",
@@ -30,7 +31,10 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--disable-dev-shm-usage",  # Lambda's /dev/shm is tiny
+)
+# One picture per process, on Lambda: its /dev/shm is tiny, and nothing forks renderers.
+FLAGS = CLOSED_NETWORK_FLAGS + (
+    "--disable-dev-shm-usage",
     "--hide-scrollbars",
     "--mute-audio",
     "--no-zygote",

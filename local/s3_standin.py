@@ -1,8 +1,8 @@
 """A local stand-in for the part of S3 the chat inbox uses (agent/inbox.py, relay/handler.py).
 
 Four operations on path-style URLs, as botocore sends them to a loopback endpoint and as the
-relay's signer does (relay/aws_call.py): PutObject, GetObject, DeleteObject, ListObjectsV2
-(prefix and continuation). moto's server mode would need flask, which the dev group does not
+relay's signer does (relay/aws_call.py): PutObject (and its conditional form, If-None-Match: *),
+GetObject, DeleteObject, ListObjectsV2 (prefix and continuation). moto's server mode would need flask, which the dev group does not
 install, and moto in-process cannot be shared with the agent's process. Any signature is accepted.
 """
 
@@ -91,6 +91,8 @@ def create_app(*bucket_names: str) -> Starlette:
             body = await request.body()
             with store._lock:
                 store.calls.append(("PutObject", key))
+                if request.headers.get("if-none-match") == "*" and key in store.objects[bucket]:
+                    return _error(412, "PreconditionFailed")  # a conditional write lost
                 store.objects[bucket][key] = body
             return Response(status_code=200, headers={"ETag": '"standin"'})
         return _error(405, "MethodNotAllowed")

@@ -220,11 +220,16 @@ def _xml_code(data: bytes) -> str:
     return match.group(1).decode() if match else ""
 
 
-def put_object(bucket: str, key: str, body: bytes) -> None:
-    """S3 PutObject of a small JSON document (S3 signs the payload hash as a header)."""
+def put_object(bucket: str, key: str, body: bytes, only_new: bool = False) -> None:
+    """S3 PutObject of a small JSON document (S3 signs the payload hash as a header).
+
+    `only_new`: a conditional write (If-None-Match: *); an existing key is AwsCallError with
+    status 412, code PreconditionFailed.
+    """
     headers = {
         "Content-Type": "application/json",
         "x-amz-content-sha256": hashlib.sha256(body).hexdigest(),
+        **({"If-None-Match": "*"} if only_new else {}),
     }
     request("s3", "PUT", "", body, headers, timeout=5.0, url=object_url(bucket, key))
 

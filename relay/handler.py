@@ -212,8 +212,9 @@ def is_private_message(update: Mapping[str, Any]) -> bool:
 class StrangerReplies:
     """Who was told "this bot is private" lately: at most one reply per person per day.
 
-    Kept in the container's memory, not a table: it costs nothing per update and needs no
-    permission, and the worst case (a second warm container) is a second polite line that day.
+    This container's memory answers repeats for free; a first line of the day is also claimed
+    by a conditional write in the inbox bucket (`_first_line_today`), so a second warm container
+    stays silent too.
     """
 
     def __init__(self, every_s: float = STRANGER_REPLY_EVERY_S, kept: int = _STRANGERS_KEPT):
@@ -241,6 +242,24 @@ def _reset_for_tests() -> None:
     global _strangers
     _strangers = StrangerReplies()
     relay_settings.reset_cache()
+
+
+def stranger_key(user: int, now: float) -> str:
+    """The inbox bucket's record that `user` was told today (UTC); the bucket expires it."""
+    return f"strangers/{time.strftime('%Y-%m-%d', time.gmtime(now))}/{user}"
+
+
+def _first_line_today(bucket: str, user: int, now: float) -> bool:
+    """Across every warm container: a conditional write that only the first of the day wins."""
+    if not bucket:
+        return True
+    try:
+        aws_call.put_object(bucket, stranger_key(user, now), b"{}", only_new=True)
+    except aws_call.AwsCallError as exc:
+        if exc.status == 412:
+            return False  # another container told this person today
+        log.warning("stranger record for %s failed (%s): answering anyway", user, exc.code)
+    return True
 
 
 def _start_lifecycle(function_arn: str, name: str, payload: dict[str, Any]) -> None:
@@ -286,7 +305,13 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # 200 so Telegram does not redeliver; no runtime call, so strangers cost nothing. One
         # polite line a day in a private chat, so a would-be user knows what to ask the owner.
         log.info("dropped update %s from user %s: not on the allowlist", update_id, user)
-        if user is not None and is_private_message(update) and _strangers.due(user, time.time()):
+        now = time.time()
+        if (
+            user is not None
+            and is_private_message(update)
+            and _strangers.due(user, now)
+            and _first_line_today(settings.inbox_bucket, user, now)
+        ):
             text = texts.text("stranger", user_id=user)
             chat = chat_id(update)
             return _reply(

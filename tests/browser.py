@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import websockets
 
+from browser.chromium import CLOSED_NETWORK_FLAGS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -28,10 +30,7 @@ class Browser:
         self.proc = subprocess.Popen(
             [
                 CHROMIUM,
-                "--headless=new",
-                "--no-sandbox",  # tests run as root in CI containers
-                "--disable-gpu",
-                "--no-first-run",
+                *CLOSED_NETWORK_FLAGS,
                 "--remote-debugging-port=0",
                 f"--user-data-dir={self._profile.name}",
                 "about:blank",

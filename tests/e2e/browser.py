@@ -9,18 +9,11 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
+from browser.chromium import CLOSED_NETWORK_FLAGS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # No background traffic: this machine's network is closed, and tests reach only loopback.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = list(CLOSED_NETWORK_FLAGS)
 
 
 @contextmanager

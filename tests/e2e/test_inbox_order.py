@@ -48,11 +48,17 @@ def record(stack, update: dict, received_ms: int) -> str:
     return key
 
 
-def test_the_later_delivery_first_still_runs_the_earlier_message_first(start_stack):
+def chat_started(start_stack):
+    """A stack whose chat exists, as it would before anyone writes twice."""
     stack = start_stack(answer_by_token)
     tg = stack.telegram.client()
-    tg.send_text(USER, "help")  # the chat exists, as it would before anyone writes twice
+    tg.send_text(USER, "help")
     tg.wait_for_text(USER, "Tell me in your own words", timeout=30)
+    return stack, tg
+
+
+def test_the_later_delivery_first_still_runs_the_earlier_message_first(start_stack):
+    stack, tg = chat_started(start_stack)
 
     first, second = text_update(900001, "nicer REQ-A"), text_update(900002, "nicer REQ-B")
     now = int(time.time() * 1000)
@@ -84,10 +90,7 @@ def test_the_later_delivery_first_still_runs_the_earlier_message_first(start_sta
 
 
 def test_an_unreadable_inbox_still_takes_the_delivered_message(start_stack):
-    stack = start_stack(answer_by_token)
-    tg = stack.telegram.client()
-    tg.send_text(USER, "help")
-    tg.wait_for_text(USER, "Tell me in your own words", timeout=30)
+    stack, tg = chat_started(start_stack)
     update = text_update(900011, "nicer REQ-C")
     key = record(stack, update, int(time.time() * 1000))
     stack.inbox_objects.fail = True  # S3 answers 503 to everything
@@ -99,10 +102,7 @@ def test_an_unreadable_inbox_still_takes_the_delivered_message(start_stack):
 
 def test_a_key_of_another_chat_is_not_followed(start_stack):
     """A delivery names its inbox key; one outside its own chat is ignored, not read."""
-    stack = start_stack(answer_by_token)
-    tg = stack.telegram.client()
-    tg.send_text(USER, "help")
-    tg.wait_for_text(USER, "Tell me in your own words", timeout=30)
+    stack, tg = chat_started(start_stack)
     other = text_update(900021, "nicer REQ-X")
     other["message"]["chat"]["id"] = other["message"]["from"]["id"] = 4321
     foreign = inbox_key(4321, int(time.time() * 1000), 900021)

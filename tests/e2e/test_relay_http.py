@@ -465,3 +465,20 @@ def test_the_relays_s3_signature_is_botocores():
         == "https://inbox-bucket.s3.us-east-1.amazonaws.com/-1001/0001700000000-000000000001.json"
     )
     assert ours["Authorization"].endswith(f"Signature={expected}")
+
+
+def test_a_stranger_is_told_once_a_day_across_warm_containers(relay_env, inbox):
+    first = post(relay_env, message_update(31, user=STRANGER, chat=STRANGER))
+    assert first.json()["method"] == "sendMessage"
+    relay._reset_for_tests()  # another warm container: its memory knows nobody
+    again = post(relay_env, message_update(32, user=STRANGER, chat=STRANGER))
+    assert (again.status_code, again.json()) == (200, {"ok": True})
+    [record] = inbox.keys("inbox-bucket")
+    assert record == relay.stranger_key(STRANGER, time.time())
+    assert_nothing_started(relay_env)
+
+
+def test_a_stranger_is_still_answered_when_the_record_cannot_be_written(relay_env, inbox):
+    inbox.fail = True
+    answer = post(relay_env, message_update(33, user=STRANGER, chat=STRANGER))
+    assert answer.json()["method"] == "sendMessage"
