@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from agent.model_routes import MESSAGES_API
 from infra.config import CONTAINER_CACHE_DIR, REPO_ROOT, WORKSPACE_MOUNT_PATH, ModelRef
 from infra.hosting import Hosting
 from infra.nag import acknowledge, arn_of
@@ -86,6 +87,7 @@ class AgentRuntime(Construct):
                 "SHIPIT_PREVIEW_URL": hosting.previews_url,
                 "SHIPIT_SITE_BUCKET": hosting.bucket.bucket_name,
                 "SHIPIT_PRODUCTION_KVS_ARN": hosting.production_store.key_value_store_arn,
+                # The agent picks the integration from the model (agent/model_routes.py).
                 "CLAUDE_CODE_USE_BEDROCK": "1",
                 "AWS_REGION": Aws.REGION,
                 "ANTHROPIC_MODEL": model.model_id,
@@ -137,7 +139,10 @@ class AgentRuntime(Construct):
         cfn_runtime.add_property_override(f"EnvironmentVariables.{name}", value)
 
     def _grant_model(self, role: iam.IRole, model: ModelRef) -> None:
-        """InvokeModel on the configured model (and its inference profile), nothing else."""
+        """Inference on the configured model (and its inference profile), nothing else."""
+        if model.integration == MESSAGES_API:
+            self._grant_messages_api_model(role, model)
+            return
         foundation_model = (
             # Region `*`: a cross-region profile sends each call to whichever of its regions
             # has capacity, and the call is authorized against the model ARN in that region.
@@ -165,6 +170,21 @@ class AgentRuntime(Construct):
         # model id; List* calls have no resource-level permissions, so `*` is the only option.
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["bedrock:ListInferenceProfiles"], resources=["*"])
+        )
+
+    def _grant_messages_api_model(self, role: iam.IRole, model: ModelRef) -> None:
+        """bedrock-mantle:CreateInference in the account's default project of this region, for
+        requests naming exactly this model (the `bedrock-mantle:Model` condition key). Nothing
+        else: no bearer-token calls, no other project, no model listing."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["bedrock-mantle:CreateInference"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:bedrock-mantle:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                    ":project/default"
+                ],
+                conditions={"StringEquals": {"bedrock-mantle:Model": model.model_id}},
+            )
         )
 
     def _acknowledge_role_findings(self, hosting: Hosting, model: ModelRef) -> None:
@@ -202,16 +222,18 @@ class AgentRuntime(Construct):
             "The agent uploads each new build under builds/<build id>/ (ids made at run time) "
             "and reads them back; nothing outside builds/ in this one bucket.",
         )
-        acknowledge(
-            self.runtime,
-            f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model.foundation_model_id}]",
-            "One named model in any region: a cross-region inference profile forwards each "
-            "call to one of its regions, chosen per call, so the region cannot be fixed.",
-        )
+        if model.integration != MESSAGES_API:
+            acknowledge(
+                self.runtime,
+                f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model.foundation_model_id}]",
+                "One named model in any region: a cross-region inference profile forwards each "
+                "call to one of its regions, chosen per call, so the region cannot be fixed.",
+            )
         acknowledge(
             self.runtime,
             "IAM5[Resource::*]",
             "Only read-only calls that IAM cannot scope to a resource: bedrock:"
-            "ListInferenceProfiles, and the ECR auth token, X-Ray and CloudWatch metrics "
-            "statements the Runtime construct adds for pulling the image and for observability.",
+            "ListInferenceProfiles (InvokeModel models only), and the ECR auth token, X-Ray and "
+            "CloudWatch metrics statements the Runtime construct adds for pulling the image and "
+            "for observability.",
         )
