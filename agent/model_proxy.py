@@ -37,6 +37,7 @@ from agent.model_routes import (
     bedrock_integration,
     bedrock_route,
     messages_api_model_id,
+    sign,
 )
 from agent.settings import Settings
 
@@ -321,7 +322,7 @@ class ModelProxy:
             credentials = await anyio.to_thread.run_sync(self._aws_credentials)
             if credentials is None:
                 raise _Refused(502, "the agent process has no AWS credentials for Bedrock")
-            forward = _sign(method, url, forward, body, credentials, route)
+            forward = sign(route, method, str(url), forward, body, credentials)
         assert self._client is not None, "lifespan startup creates the client"
         return self._client.build_request(method, url, headers=forward, content=body)
 
@@ -404,27 +405,6 @@ def _join(base: httpx.URL, raw_path: bytes, query: bytes) -> httpx.URL:
     if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
         raise _Refused(400, "request target leaves the configured upstream")
     return url
-
-
-def _sign(
-    method: str,
-    url: httpx.URL,
-    headers: dict[str, str],
-    body: bytes,
-    credentials,
-    route: BedrockRoute,
-) -> dict[str, str]:
-    """SigV4 for Bedrock: signing name "bedrock" for InvokeModel's runtime and control plane
-    alike, "bedrock-mantle" for the Messages-API endpoint (agent.model_routes)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    # httpx sends the path bytes exactly as the CLI sent them (it sends model ids with a raw
-    # ':'), and botocore's canonical URI encodes those bytes once more, as the CLI's own signer
-    # (smithy) would: so the signature covers exactly the request AWS receives.
-    request = AWSRequest(method=method, url=str(url), data=body, headers=headers)
-    SigV4Auth(credentials, route.signing_name, route.region).add_auth(request)
-    return dict(request.headers.items())
 
 
 async def _reply(send, status: int, reason: str, kind: str = "proxy_error") -> None:

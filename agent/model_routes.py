@@ -130,3 +130,19 @@ def bedrock_route(
         or f"https://bedrock.{region}.amazonaws.com"
     )
     return BedrockRoute(region, integration, runtime_url=runtime, control_url=control)
+
+
+def sign(
+    route: BedrockRoute, method: str, url: str, headers: dict[str, str], body: bytes, credentials
+) -> dict[str, str]:
+    """SigV4 headers for one call on `route`: signing name "bedrock" for InvokeModel's runtime
+    and control plane alike, "bedrock-mantle" for the Messages-API endpoint."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    # The path bytes go out exactly as the CLI sent them (it sends model ids with a raw ':'),
+    # and botocore's canonical URI encodes those bytes once more, as the CLI's own signer
+    # (smithy) would: so the signature covers exactly the request AWS receives.
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    SigV4Auth(credentials, route.signing_name, route.region).add_auth(request)
+    return dict(request.headers.items())

@@ -101,10 +101,11 @@ class ShipitConfig:
                 # The stack refers to these secrets by partial ARN (name only), which Secrets
                 # Manager cannot tell apart from a full ARN when the name ends like its suffix.
                 raise ValueError(f"CDK context {key!r}: must not end in '-' + 6 characters")
+        zone_ids = _zone_ids(scope)  # an unknown region fails here first, with its own fix
         model = ModelRef.parse(get("model"))
         _check_model_region(model, synth_region(scope.node.try_get_context("region")))
         return cls(
-            zone_ids=_zone_ids(scope),
+            zone_ids=zone_ids,
             model=model,
             bot_token_secret_name=secrets["botTokenSecretName"],
             deploy_key_secret_name=secrets["deployKeySecretName"],

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, Duration, IgnoreMode, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Aws,
+    CfnRule,
+    CfnRuleAssertion,
+    Duration,
+    Fn,
+    IgnoreMode,
+    Validations,
+)
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from agent.model_routes import MESSAGES_API
+from agent.model_routes import MESSAGES_API, MESSAGES_API_REGIONS
 from infra.config import CONTAINER_CACHE_DIR, REPO_ROOT, WORKSPACE_MOUNT_PATH, ModelRef
 from infra.hosting import Hosting
 from infra.nag import acknowledge, arn_of
@@ -185,6 +194,23 @@ class AgentRuntime(Construct):
                 ],
                 conditions={"StringEquals": {"bedrock-mantle:Model": model.model_id}},
             )
+        )
+        # The deploy region may only be known at deploy time: a region without the endpoint
+        # stops the deploy before anything is created (synth already refuses a known one).
+        CfnRule(
+            self,
+            "ModelRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_contains(sorted(MESSAGES_API_REGIONS), Aws.REGION),
+                    assert_description=(
+                        f"{model.model_id} is served only on Bedrock's Messages-API endpoint, "
+                        "which this region does not have: deploy to "
+                        f"{', '.join(sorted(MESSAGES_API_REGIONS))}, or pass a model on "
+                        "InvokeModel (-c model=us.anthropic.claude-sonnet-4-6)."
+                    ),
+                )
+            ],
         )
 
     def _acknowledge_role_findings(self, hosting: Hosting, model: ModelRef) -> None:

@@ -91,6 +91,20 @@ def test_default_grant_is_create_inference_for_exactly_that_model(synth) -> None
     assert "*" not in resource
 
 
+def _model_region_rules(synth) -> list[dict]:
+    return [r for k, r in synth.template.get("Rules", {}).items() if "ModelRegion" in k]
+
+
+def test_a_deploy_to_a_region_without_the_endpoint_stops_up_front(synth) -> None:
+    (rule,) = _model_region_rules(synth)
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"]["Fn::Contains"] == [
+        sorted(MESSAGES_API_REGIONS),
+        {"Ref": "AWS::Region"},
+    ]
+    assert "-c model=" in assertion["AssertDescription"]
+
+
 @pytest.fixture(scope="module")
 def invoke_synth(tmp_path_factory):
     """The same app with a model on InvokeModel, synthesized (and cdk-nag checked) as deployed."""
@@ -127,6 +141,7 @@ def test_invoke_model_grant_is_exactly_that_model_and_its_profile(invoke_synth) 
     assert f"inference-profile/{ref.inference_profile_id}'" in text
     assert text.count("foundation-model/") == 1 and "*'" not in text.replace("bedrock:*::", "")
     assert not granting(found, "bedrock-mantle:CreateInference")
+    assert _model_region_rules(invoke_synth) == []
 
 
 def test_invoke_model_template_is_cfn_lint_clean(invoke_synth) -> None:
