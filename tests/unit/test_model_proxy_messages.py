@@ -165,3 +165,36 @@ def test_selfcheck_reports_a_refused_messages_api_model(endpoint):
     with ModelProxy.from_settings(settings, aws_credentials=credentials) as proxy:
         finding = probes.model(proxy, MODEL)
     assert finding.status is Status.FAIL and "HTTP 403" in finding.detail
+
+
+async def test_real_cli_is_stopped_at_the_cap_before_anything_reaches_bedrock(tmp_path, endpoint):
+    from claude_agent_sdk import ClaudeAgentOptions, ResultError, ResultMessage, query
+
+    recorder, _url, replies = endpoint
+    replies["reply"] = None  # never called: the proxy refuses first
+    settings = Settings.from_env(SETTINGS_ENV)
+    with ModelProxy.from_settings(settings, aws_credentials=credentials) as proxy:
+        grant = proxy.open(0.001)  # less than the CLI's first request body costs as input
+        env = {
+            **cli_model_env(settings, proxy.grant_url(grant), source={}),
+            "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"),
+            "HOME": str(tmp_path / "home"),
+            "IS_SANDBOX": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+            "CLAUDE_CODE_MAX_RETRIES": "0",
+        }
+        options = ClaudeAgentOptions(cwd=str(tmp_path), env=env, setting_sources=[], max_turns=2)
+        results = []
+        try:
+            async for message in query(prompt="hello", options=options):
+                results.append(message)
+        except ResultError:  # the SDK raises after yielding the error result
+            pass
+    final = [m for m in results if isinstance(m, ResultMessage)]
+    assert final and final[-1].is_error
+    assert "budget" in (final[-1].result or "")
+    assert grant.exhausted and grant.spent_usd == 0.0
+    assert recorder.seen == []
