@@ -18,7 +18,11 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/list_bedrock-
 `bedrock-mantle:CreateInference` on a `project` resource
 (`arn:aws:bedrock-mantle:<region>:<account>:project/<id>`; every request without a project goes to
 the account's `default` project), with the condition key `bedrock-mantle:Model` (and
-`bedrock-mantle:ServiceTier`). So the grant can name exactly one model: infra/runtime.py does.
+`bedrock-mantle:ServiceTier`; read through a copy generated from the programmatic reference
+https://servicereference.us-east-1.amazonaws.com/v1/bedrock-mantle/bedrock-mantle.json, and used
+by AWS's own SCP example, github.com/aws-samples/service-control-policy-examples,
+Deny-Bedrock-model-invocation-except-approved-models.json). So the grant can name exactly one
+model: infra/runtime.py does.
 """
 
 from __future__ import annotations
