@@ -22,6 +22,7 @@ from agent.hosting import LocalHosting, S3Hosting
 from agent.inbox import Inbox
 from agent.journey import Journey
 from agent.model_proxy import ModelProxy, cli_model_env
+from agent.model_routes import MESSAGES_API, bedrock_integration
 from agent.screenshots import screenshotter_from_settings
 from agent.settings import Settings
 from agent.state import StateStore
@@ -40,7 +41,10 @@ def model_label(settings: Settings) -> str:
     if settings.demo_model:
         return "OFFLINE DEMO MODEL (canned session for the sample app; no real AI)"
     if settings.use_bedrock:
-        return f"Amazon Bedrock ({settings.model or 'default model'}, {settings.aws_region})"
+        api = (
+            "Messages API" if bedrock_integration(settings.model) == MESSAGES_API else "InvokeModel"
+        )
+        return f"Amazon Bedrock {api} ({settings.model or 'default model'}, {settings.aws_region})"
     return f"Anthropic API ({settings.model or 'default model'} at {settings.anthropic_base_url or 'api.anthropic.com'})"
 
 

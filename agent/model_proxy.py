@@ -4,8 +4,10 @@ Why a proxy: the Claude Agent SDK layers `options.env` over the parent environme
 model's Bash can read the CLI's environment (`env`, /proc/<pid>/environ). An Anthropic API key or
 AWS credentials given to the CLI are therefore given to the model; on AgentCore the runtime's AWS
 credentials are themselves env-based. So the CLI gets a base URL pointing here plus a placeholder
-key (Anthropic) or CLAUDE_CODE_SKIP_BEDROCK_AUTH (Bedrock), and this proxy, inside the agent
-process, puts in the real `x-api-key` or a SigV4 signature and streams the answer back unbuffered.
+key (Anthropic) or CLAUDE_CODE_SKIP_BEDROCK_AUTH / CLAUDE_CODE_SKIP_MANTLE_AUTH (Bedrock), and this
+proxy, inside the agent process, puts in the real `x-api-key` or a SigV4 signature and streams the
+answer back unbuffered. On Bedrock the configured model decides the integration
+(agent/model_routes.py): InvokeModel, or the Messages-API endpoint the newer models need.
 
 It serves only open grants (agent/guard/budget.py): every request path starts `/r/<token>/`, the
 token of one boxed run, and the proxy itself enforces that run's dollar cap. Boxes reach it through
@@ -21,7 +23,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -29,6 +30,15 @@ import httpx
 
 from agent.guard.budget import BudgetExhausted, Grant, Grants, Meter
 from agent.loopback import LoopbackServer, serve_in_thread
+from agent.model_routes import (
+    FIRST_PARTY,
+    MESSAGES_API,
+    BedrockRoute,
+    bedrock_integration,
+    bedrock_route,
+    messages_api_model_id,
+    sign,
+)
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,9 @@ MODEL_ENV_NAMES = (
     "CLAUDE_CODE_USE_BEDROCK",
     "ANTHROPIC_BEDROCK_BASE_URL",
     "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+    "CLAUDE_CODE_USE_MANTLE",
+    "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
+    "CLAUDE_CODE_SKIP_MANTLE_AUTH",
     "AWS_REGION",
     "ANTHROPIC_MODEL",
     *PASS_THROUGH,
@@ -81,32 +94,33 @@ def cli_model_env(
 ) -> dict[str, str]:
     """Exactly the routing variables the CLI needs to reach the model through the proxy."""
     source = os.environ if source is None else source
-    if settings.use_bedrock:
+    if settings.use_bedrock and bedrock_integration(settings.model) == MESSAGES_API:
+        # The CLI's `mantle` provider: Messages API with SSE, the model named in the body.
+        env = {
+            "CLAUDE_CODE_USE_MANTLE": "1",
+            "ANTHROPIC_BEDROCK_MANTLE_BASE_URL": proxy_url,
+            "CLAUDE_CODE_SKIP_MANTLE_AUTH": "1",
+        }
+    elif settings.use_bedrock:
         env = {
             "CLAUDE_CODE_USE_BEDROCK": "1",
             "ANTHROPIC_BEDROCK_BASE_URL": proxy_url,
             "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
         }
-        if settings.aws_region:
-            env["AWS_REGION"] = settings.aws_region
     else:
         env = {"ANTHROPIC_BASE_URL": proxy_url, "ANTHROPIC_API_KEY": PLACEHOLDER_API_KEY}
+    if settings.use_bedrock and settings.aws_region:
+        env["AWS_REGION"] = settings.aws_region
     if settings.model:
         env["ANTHROPIC_MODEL"] = settings.model
+        if env.get("CLAUDE_CODE_USE_MANTLE"):
+            # That endpoint (and its IAM condition key) knows only the bare id, no profile prefix.
+            env["ANTHROPIC_MODEL"] = messages_api_model_id(settings.model)
     for name in PASS_THROUGH:
         value = settings.extra.get(name) or source.get(name, "")
         if value:
             env[name] = value
     return env
-
-
-@dataclass(frozen=True)
-class BedrockRoute:
-    """Where Bedrock calls go: `/model/...` to the runtime endpoint, the rest to the control plane."""
-
-    region: str
-    runtime_url: str
-    control_url: str
 
 
 def _botocore_credentials() -> Callable[[], object | None]:
@@ -158,6 +172,11 @@ class ModelProxy:
         mode = f"bedrock {self.bedrock.region}" if self.bedrock else str(self.anthropic_url)
         return f"ModelProxy({mode}, url={self.url!r})"
 
+    @property
+    def route(self) -> str:
+        """How calls are made: FIRST_PARTY, INVOKE_MODEL or MESSAGES_API (agent.model_routes)."""
+        return self.bedrock.integration if self.bedrock else FIRST_PARTY
+
     @classmethod
     def from_settings(
         cls,
@@ -175,19 +194,8 @@ class ModelProxy:
         region = settings.aws_region
         if not region:
             raise ValueError("Bedrock needs AWS_REGION (or AWS_DEFAULT_REGION)")
-        # ANTHROPIC_BEDROCK_BASE_URL given to Shipit means "send everything there", as the CLI would.
-        shared = settings.bedrock_base_url
-        runtime = (
-            environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
-            or shared
-            or f"https://bedrock-runtime.{region}.amazonaws.com"
-        )
-        control = (
-            environ.get("AWS_ENDPOINT_URL_BEDROCK")
-            or shared
-            or f"https://bedrock.{region}.amazonaws.com"
-        )
-        return cls(bedrock=BedrockRoute(region, runtime, control), aws_credentials=aws_credentials)
+        route = bedrock_route(region, settings.model, settings.bedrock_base_url, dict(environ))
+        return cls(bedrock=route, aws_credentials=aws_credentials)
 
     @property
     def url(self) -> str:
@@ -310,12 +318,11 @@ class ModelProxy:
                 forward["x-api-key"] = self._api_key
         else:
             route = self.bedrock
-            base = route.runtime_url if raw_path.startswith(b"/model/") else route.control_url
-            url = _join(httpx.URL(base), raw_path, query)
+            url = _join(httpx.URL(route.base_for(raw_path)), raw_path, query)
             credentials = await anyio.to_thread.run_sync(self._aws_credentials)
             if credentials is None:
                 raise _Refused(502, "the agent process has no AWS credentials for Bedrock")
-            forward = _sign(method, url, forward, body, credentials, route.region)
+            forward = sign(route, method, str(url), forward, body, credentials)
         assert self._client is not None, "lifespan startup creates the client"
         return self._client.build_request(method, url, headers=forward, content=body)
 
@@ -398,21 +405,6 @@ def _join(base: httpx.URL, raw_path: bytes, query: bytes) -> httpx.URL:
     if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
         raise _Refused(400, "request target leaves the configured upstream")
     return url
-
-
-def _sign(
-    method: str, url: httpx.URL, headers: dict[str, str], body: bytes, credentials, region: str
-) -> dict[str, str]:
-    """SigV4 for Bedrock ("bedrock" is the signing name of runtime and control plane alike)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    # httpx sends the path bytes exactly as the CLI sent them (it sends model ids with a raw
-    # ':'), and botocore's canonical URI encodes those bytes once more, as the CLI's own signer
-    # (smithy) would: so the signature covers exactly the request AWS receives.
-    request = AWSRequest(method=method, url=str(url), data=body, headers=headers)
-    SigV4Auth(credentials, "bedrock", region).add_auth(request)
-    return dict(request.headers.items())
 
 
 async def _reply(send, status: int, reason: str, kind: str = "proxy_error") -> None:

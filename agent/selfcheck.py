@@ -61,7 +61,7 @@ async def run_checks(deps: Deps, bot) -> list[Finding]:
         ),
         (
             "Claude model",
-            lambda: blocking(probes.model, proxy, settings.model, settings.use_bedrock),
+            lambda: blocking(probes.model, proxy, settings.model),
         ),
         ("Telegram webhook", lambda: probes.webhook(bot, settings.webhook_url)),
         ("Site hosting", lambda: blocking(probes.hosting, deps.hosting, settings.deployed_version)),

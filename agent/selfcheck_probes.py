@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from agent.guard.rungs import SETUID_BWRAP, Isolation
+from agent.model_routes import INVOKE_MODEL, MESSAGES_API, messages_api_model_id
 from agent.repo import GitError, Repo
 from agent.repo_config import RepoConfigError, load_repo_config
 
@@ -111,28 +112,34 @@ def process_user(expected_uid: int | None) -> Finding:
     return Finding(name, Status.OK, f"runs as uid {uid}, not root")
 
 
-def model(proxy, model_id: str, bedrock: bool) -> Finding:
-    """One tiny request through the model proxy (agent.model_proxy), under a few-cent grant."""
+def model(proxy, model_id: str) -> Finding:
+    """One tiny request through the model proxy (agent.model_proxy), under a few-cent grant,
+    on the integration the proxy speaks for this model (agent.model_routes)."""
     grant = proxy.open(cap_usd=0.05)
     try:
-        return model_at(proxy.grant_url(grant), model_id, bedrock)
+        return model_at(proxy.grant_url(grant), model_id, proxy.route)
     finally:
         proxy.close(grant)
 
 
-def model_at(proxy_url: str, model_id: str, bedrock: bool) -> Finding:
+def model_at(proxy_url: str, model_id: str, route: str) -> Finding:
     """The request itself, to a base URL that reaches the model (the proxy's grant URL)."""
     name = "Claude model"
     label = model_id or "the default model"
     body: dict = {"max_tokens": 1, "messages": [{"role": "user", "content": "Say OK."}]}
-    if bedrock:
+    if route == INVOKE_MODEL:
         url = f"{proxy_url}/model/{model_id}/invoke"
         body["anthropic_version"] = "bedrock-2023-05-31"
         headers = {"content-type": "application/json"}
     else:
+        # The Messages API, first-party or Bedrock's endpoint: the model is named in the body.
         url = f"{proxy_url}/v1/messages"
         body["model"] = model_id or "claude-sonnet-4-6"
-        headers = {"anthropic-version": "2023-06-01", "x-api-key": "shipit-proxy"}
+        headers = {"anthropic-version": "2023-06-01"}
+        if route == MESSAGES_API:
+            body["model"] = messages_api_model_id(body["model"])
+        else:
+            headers["x-api-key"] = "shipit-proxy"
     try:
         response = httpx.post(url, json=body, headers=headers, timeout=MODEL_TIMEOUT_S)
         answered = response.status_code == 200 and "content" in response.json()

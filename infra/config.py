@@ -8,6 +8,13 @@ from pathlib import Path
 
 from constructs import Construct
 
+from agent.model_routes import (
+    INVOKE_MODEL,
+    MESSAGES_API,
+    MESSAGES_API_REGIONS,
+    bedrock_integration,
+    messages_api_model_id,
+)
 from infra.zones import parse_zone_ids, synth_region, zones_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,17 +45,28 @@ _LOOKS_SUFFIXED = re.compile(r"-[A-Za-z0-9]{6}$")
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A Bedrock model id split into what IAM needs: the foundation model and maybe a profile."""
+    """A Bedrock model id split into what IAM needs: the integration that serves it
+    (agent/model_routes.py), the foundation model and maybe a profile."""
 
     model_id: str
     foundation_model_id: str
     inference_profile_id: str | None
+    integration: str = INVOKE_MODEL
 
     @classmethod
     def parse(cls, model_id: str) -> ModelRef:
         model_id = model_id.strip()
         if not _MODEL_ID.match(model_id):
             raise ValueError(f"model: not a Bedrock model or inference profile id: {model_id!r}")
+        if bedrock_integration(model_id) == MESSAGES_API:
+            bare = messages_api_model_id(model_id)
+            if model_id != bare:
+                # The IAM condition key compares the id the request names, so only one form works.
+                raise ValueError(
+                    f"model: {model_id!r} is served only on Bedrock's Messages-API endpoint, "
+                    f"which names it {bare!r} (no inference profile): use -c model={bare}"
+                )
+            return cls(model_id, model_id, None, MESSAGES_API)
         prefix, rest = model_id.split(".", 1)
         if prefix in _PROFILE_PREFIXES:
             # `us.anthropic.claude-...` routes to `anthropic.claude-...` in several regions.
@@ -83,9 +101,12 @@ class ShipitConfig:
                 # The stack refers to these secrets by partial ARN (name only), which Secrets
                 # Manager cannot tell apart from a full ARN when the name ends like its suffix.
                 raise ValueError(f"CDK context {key!r}: must not end in '-' + 6 characters")
+        zone_ids = _zone_ids(scope)  # an unknown region fails here first, with its own fix
+        model = ModelRef.parse(get("model"))
+        _check_model_region(model, synth_region(scope.node.try_get_context("region")))
         return cls(
-            zone_ids=_zone_ids(scope),
-            model=ModelRef.parse(get("model")),
+            zone_ids=zone_ids,
+            model=model,
             bot_token_secret_name=secrets["botTokenSecretName"],
             deploy_key_secret_name=secrets["deployKeySecretName"],
             webhook_revision=get("webhookRevision"),
@@ -101,3 +122,15 @@ def _zone_ids(scope: Construct) -> tuple[str, ...] | None:
         return parse_zone_ids(override)
     region = synth_region(scope.node.try_get_context("region"))
     return zones_for(region) if region else None
+
+
+def _check_model_region(model: ModelRef, region: str | None) -> None:
+    """A Messages-API model in a region known (at synth) to lack that endpoint fails clearly."""
+    if model.integration != MESSAGES_API or not region or region in MESSAGES_API_REGIONS:
+        return
+    known = ", ".join(sorted(MESSAGES_API_REGIONS))
+    raise ValueError(
+        f"model {model.model_id!r} is served only on Bedrock's Messages-API endpoint "
+        f"(bedrock-mantle), which {region!r} does not have (it does: {known}). Deploy to one of "
+        "those, or pick a model on InvokeModel: -c model=us.anthropic.claude-sonnet-4-6"
+    )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, Duration, IgnoreMode, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Aws,
+    CfnRule,
+    CfnRuleAssertion,
+    Duration,
+    Fn,
+    IgnoreMode,
+    Validations,
+)
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from agent.model_routes import MESSAGES_API, MESSAGES_API_REGIONS
 from infra.config import CONTAINER_CACHE_DIR, REPO_ROOT, WORKSPACE_MOUNT_PATH, ModelRef
 from infra.hosting import Hosting
 from infra.nag import acknowledge, arn_of
@@ -86,6 +96,7 @@ class AgentRuntime(Construct):
                 "SHIPIT_PREVIEW_URL": hosting.previews_url,
                 "SHIPIT_SITE_BUCKET": hosting.bucket.bucket_name,
                 "SHIPIT_PRODUCTION_KVS_ARN": hosting.production_store.key_value_store_arn,
+                # The agent picks the integration from the model (agent/model_routes.py).
                 "CLAUDE_CODE_USE_BEDROCK": "1",
                 "AWS_REGION": Aws.REGION,
                 "ANTHROPIC_MODEL": model.model_id,
@@ -137,7 +148,10 @@ class AgentRuntime(Construct):
         cfn_runtime.add_property_override(f"EnvironmentVariables.{name}", value)
 
     def _grant_model(self, role: iam.IRole, model: ModelRef) -> None:
-        """InvokeModel on the configured model (and its inference profile), nothing else."""
+        """Inference on the configured model (and its inference profile), nothing else."""
+        if model.integration == MESSAGES_API:
+            self._grant_messages_api_model(role, model)
+            return
         foundation_model = (
             # Region `*`: a cross-region profile sends each call to whichever of its regions
             # has capacity, and the call is authorized against the model ARN in that region.
@@ -165,6 +179,38 @@ class AgentRuntime(Construct):
         # model id; List* calls have no resource-level permissions, so `*` is the only option.
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["bedrock:ListInferenceProfiles"], resources=["*"])
+        )
+
+    def _grant_messages_api_model(self, role: iam.IRole, model: ModelRef) -> None:
+        """bedrock-mantle:CreateInference in the account's default project of this region, for
+        requests naming exactly this model (the `bedrock-mantle:Model` condition key). Nothing
+        else: no bearer-token calls, no other project, no model listing."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["bedrock-mantle:CreateInference"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:bedrock-mantle:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                    ":project/default"
+                ],
+                conditions={"StringEquals": {"bedrock-mantle:Model": model.model_id}},
+            )
+        )
+        # The deploy region may only be known at deploy time: a region without the endpoint
+        # stops the deploy before anything is created (synth already refuses a known one).
+        CfnRule(
+            self,
+            "ModelRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_contains(sorted(MESSAGES_API_REGIONS), Aws.REGION),
+                    assert_description=(
+                        f"{model.model_id} is served only on Bedrock's Messages-API endpoint, "
+                        "which this region does not have: deploy to "
+                        f"{', '.join(sorted(MESSAGES_API_REGIONS))}, or pass a model on "
+                        "InvokeModel (-c model=us.anthropic.claude-sonnet-4-6)."
+                    ),
+                )
+            ],
         )
 
     def _acknowledge_role_findings(self, hosting: Hosting, model: ModelRef) -> None:
@@ -202,16 +248,18 @@ class AgentRuntime(Construct):
             "The agent uploads each new build under builds/<build id>/ (ids made at run time) "
             "and reads them back; nothing outside builds/ in this one bucket.",
         )
-        acknowledge(
-            self.runtime,
-            f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model.foundation_model_id}]",
-            "One named model in any region: a cross-region inference profile forwards each "
-            "call to one of its regions, chosen per call, so the region cannot be fixed.",
-        )
+        if model.integration != MESSAGES_API:
+            acknowledge(
+                self.runtime,
+                f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model.foundation_model_id}]",
+                "One named model in any region: a cross-region inference profile forwards each "
+                "call to one of its regions, chosen per call, so the region cannot be fixed.",
+            )
         acknowledge(
             self.runtime,
             "IAM5[Resource::*]",
             "Only read-only calls that IAM cannot scope to a resource: bedrock:"
-            "ListInferenceProfiles, and the ECR auth token, X-Ray and CloudWatch metrics "
-            "statements the Runtime construct adds for pulling the image and for observability.",
+            "ListInferenceProfiles (InvokeModel models only), and the ECR auth token, X-Ray and "
+            "CloudWatch metrics statements the Runtime construct adds for pulling the image and "
+            "for observability.",
         )

@@ -338,7 +338,8 @@ class Stack:
         if self.config.responder is None and env.get("CLAUDE_CODE_USE_BEDROCK") == "1":
             self.model_label = "Amazon Bedrock"
             keys = ("CLAUDE_CODE_USE_BEDROCK", "AWS_REGION", "ANTHROPIC_MODEL", "AWS_PROFILE",
-                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")  # fmt: skip
+                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                    "ANTHROPIC_BEDROCK_MANTLE_BASE_URL")  # fmt: skip
             return {k: env[k] for k in keys if env.get(k)}
         demo = self.config.responder is None
         if demo:

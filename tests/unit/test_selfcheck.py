@@ -14,6 +14,7 @@ from starlette.routing import Route
 from agent import selfcheck
 from agent import selfcheck_probes as probes
 from agent.hosting import LocalHosting
+from agent.model_routes import FIRST_PARTY, INVOKE_MODEL, MESSAGES_API
 from agent.selfcheck_probes import Finding, Status
 from local.servers import serve_in_thread
 
@@ -39,7 +40,7 @@ def model_standin():
 
 def test_model_answers(model_standin) -> None:
     url, _answer, seen = model_standin
-    finding = probes.model_at(url, "claude-test", bedrock=False)
+    finding = probes.model_at(url, "claude-test", FIRST_PARTY)
     assert finding.status is Status.OK
     path, body = seen[-1]
     assert path == "/v1/messages" and body["max_tokens"] == 1 and body["model"] == "claude-test"
@@ -48,7 +49,7 @@ def test_model_answers(model_standin) -> None:
 def test_bedrock_model_refusal_is_a_failure_with_advice(model_standin) -> None:
     url, answer, seen = model_standin
     answer.update(status=403, body={"message": "You don't have access to the model"})
-    finding = probes.model_at(url, "us.anthropic.claude-sonnet-4-6", bedrock=True)
+    finding = probes.model_at(url, "us.anthropic.claude-sonnet-4-6", INVOKE_MODEL)
     assert seen[-1][0] == "/model/us.anthropic.claude-sonnet-4-6/invoke"
     assert seen[-1][1]["anthropic_version"] == "bedrock-2023-05-31"
     assert finding.status is Status.FAIL
@@ -56,8 +57,17 @@ def test_bedrock_model_refusal_is_a_failure_with_advice(model_standin) -> None:
     assert "Model access" in finding.action
 
 
+def test_messages_api_model_answers_with_the_model_in_the_body(model_standin) -> None:
+    url, _answer, seen = model_standin
+    finding = probes.model_at(url, "anthropic.claude-sonnet-5-5", MESSAGES_API)
+    assert finding.status is Status.OK and "answers" in finding.detail
+    path, body = seen[-1]
+    assert path == "/v1/messages" and body["model"] == "anthropic.claude-sonnet-5-5"
+    assert body["max_tokens"] == 1 and "anthropic_version" not in body
+
+
 def test_unreachable_model_is_a_failure() -> None:
-    finding = probes.model_at("http://127.0.0.1:9", "m", bedrock=False)
+    finding = probes.model_at("http://127.0.0.1:9", "m", FIRST_PARTY)
     assert finding.status is Status.FAIL and "did not answer" in finding.detail
 
 
