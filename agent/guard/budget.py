@@ -20,10 +20,18 @@ import threading
 from dataclasses import dataclass, field
 
 # (input, output) USD per million tokens; cache writes cost 1.25x input, cache reads 0.1x.
+# First match wins, so a more specific name comes first. Sources: platform.claude.com/docs/en/
+# models/<model>/overview (Sonnet 5 and 5.5 $2/$10, Opus 5 $5/$25, Opus 5.5 $4/$20, Fable 5.1
+# $10/$50). Models not listed (Opus 4.7, 4.8) fall to the older, higher Opus price: the cap
+# stops early rather than late.
 PRICES: tuple[tuple[str, float, float], ...] = (
+    ("fable", 10.0, 50.0),
+    ("opus-5-5", 4.0, 20.0),
+    ("opus-5", 5.0, 25.0),
     ("opus-4-5", 5.0, 25.0),
     ("opus-4-6", 5.0, 25.0),
     ("opus", 15.0, 75.0),
+    ("sonnet-5", 2.0, 10.0),
     ("sonnet", 3.0, 15.0),
     ("haiku-4-5", 1.0, 5.0),
     ("haiku", 0.8, 4.0),

@@ -127,3 +127,18 @@ def test_the_proxy_serves_only_open_grants_and_stops_at_the_cap(upstream, tmp_pa
         assert client.post(f"{base}/v1/messages", json=request).status_code == 403
     # What the upstream was asked to write never exceeded what the cap could still buy.
     assert sum(b["max_tokens"] * 15 / 1e6 for b in seen) <= 0.1 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("model", "price"),
+    [
+        ("anthropic.claude-sonnet-5-5", (2.0, 10.0)),  # the default, on the Messages-API path
+        ("us.anthropic.claude-sonnet-4-6", (3.0, 15.0)),
+        ("claude-opus-5-5", (4.0, 20.0)),
+        ("claude-opus-5", (5.0, 25.0)),
+        ("claude-fable-5-1", (10.0, 50.0)),
+        ("claude-opus-4-8", (15.0, 75.0)),  # not listed: the highest Opus price, stopping early
+    ],
+)
+def test_each_model_is_charged_its_list_price(model, price):
+    assert prices_for(model) == price
