@@ -19,6 +19,7 @@ from agent.guard.egress import EgressProxy
 from agent.guard.env import toolchain_dirs
 from agent.guard.rungs import Isolation, probe
 from agent.hosting import LocalHosting, S3Hosting
+from agent.inbox import Inbox
 from agent.journey import Journey
 from agent.model_proxy import ModelProxy, cli_model_env
 from agent.screenshots import screenshotter_from_settings
@@ -94,6 +95,9 @@ def build_factory(settings: Settings, isolation: Isolation):
             secret_paths=secret_paths,
             screen=_screen(settings),
             screenshotter=screenshotter_from_settings(settings),
+            inbox=Inbox(settings.inbox_bucket, boto3.client("s3"))
+            if settings.inbox_bucket
+            else None,
         )
         return app_module.Runtime(Journey(deps), bot)
 

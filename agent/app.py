@@ -16,7 +16,9 @@ from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
+from agent import inbox as chat_inbox
 from agent import lifecycle_calls, logs, recovery, replies, selfcheck
+from agent.context import blocking
 from agent.intents import NO_PREVIEW, Intent, Parsed, parse_callback, parse_reply, parse_text
 from agent.journey import Journey
 from agent.messages import clip, render
@@ -42,6 +44,8 @@ class Runtime:
         self.running: dict[int, tuple[asyncio.Task, Parsed]] = {}  # a chat's current work
         self.tasks: set[asyncio.Task] = set()
         self.inflight: set[tuple[int, int | None]] = set()  # (chat, update) accepted, unfinished
+        self.gates: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)  # inbox drains
+        self.queues: defaultdict[int, list[Parsed]] = defaultdict(list)  # work joined, unfinished
 
     @property
     def deps(self):
@@ -57,16 +61,35 @@ class Runtime:
         if incoming.update_id is not None and not self.deps.store.first_delivery(
             incoming.chat_id, incoming.update_id
         ):
-            log.info("update %s already accepted (webhook retry)", incoming.update_id)
-            return {"accepted": True, "duplicate": True, "update_id": incoming.update_id}
+            # Still says what the update started: when the inbox took it ahead of its own
+            # delivery (agent/inbox.py), this is the answer its lifecycle supervises by.
+            log.info("update %s already accepted", incoming.update_id)
+            return {"duplicate": True} | _accepted(incoming)
         task_id = app.add_async_task("telegram-update", {"update_id": incoming.update_id})
         self.inflight.add((incoming.chat_id, incoming.update_id))
         self._spawn(self._process(incoming, data, task_id))
-        answer = {"accepted": True, "update_id": incoming.update_id}
-        text = incoming.text if incoming.kind is Kind.TEXT and not incoming.forwarded else ""
-        if text and parse_text(text).intent is Intent.REQUEST:
-            # Told to the lifecycle (relay/lifecycle.py), which supervises the request.
-            answer |= {"started": "request", "request_id": request_id_for(incoming.update_id)}
+        return _accepted(incoming)
+
+    async def take(self, data: dict, inbox_key: object = None) -> dict:
+        """Accept a delivered update after every earlier one of its chat still in the inbox.
+
+        Deliveries race (one durable execution each); the inbox holds Telegram's order.
+        """
+        inbox, chat_id = self.deps.inbox, classify(data).chat_id
+        if inbox is None or chat_id is None or not chat_inbox.belongs(chat_id, inbox_key):
+            return self.accept(data)
+        async with self.gates[chat_id]:  # one drain at a time per chat
+            try:
+                earlier = await blocking(inbox.due, chat_id, inbox_key)
+            except chat_inbox.InboxUnavailable as exc:
+                log.warning("%s; taking update %s alone", exc, data.get("update_id"))
+                earlier = []
+            for key, update in earlier:
+                if key != inbox_key:
+                    self.accept(update)
+            answer = self.accept(data)
+        taken = sorted({key for key, _ in earlier} | {inbox_key})
+        self._spawn(blocking(inbox.forget, taken))
         return answer
 
     def in_flight(self, chat_id: int, update_id: int) -> bool:
@@ -151,35 +174,44 @@ class Runtime:
             await self.journey.dispatch(state, parsed, update)
 
     async def _work(self, chat_id: int, parsed: Parsed, update: Update | None) -> None:
-        lock = self.locks[chat_id]
-        busy = lock.locked()
-        # Join the queue before anything else awaits: acknowledgements can finish in any order,
-        # and the work must still run in the order the messages came.
-        turn = asyncio.ensure_future(lock.acquire())
+        lock, queue = self.locks[chat_id], self.queues[chat_id]
+        # Busy by the queue, not the lock: work accepted in the same tick (the inbox hands over
+        # a chat's earlier updates together) has not taken the lock yet.
+        ahead = queue[0] if queue else None
+        queue.append(parsed)
         try:
-            if busy:
-                current = self.running.get(chat_id)
-                what = _describe(current[1]) if current else render("doing_request")
-                try:
-                    await self.deps.chat.send(
-                        chat_id, render("queued", request=_describe(parsed), current=what)
-                    )
-                except TelegramError:  # the work itself still runs, and answers when done
-                    log.warning("chat %s: could not acknowledge a queued message", chat_id)
-            await turn
-        except BaseException:
-            turn.cancel()
-            if turn.done() and not turn.cancelled():
+            # Join the lock before anything else awaits: acknowledgements can finish in any
+            # order, and the work must still run in the order the messages came.
+            turn = asyncio.ensure_future(lock.acquire())
+            try:
+                if ahead is not None:
+                    await self._acknowledge(chat_id, parsed, ahead)
+                await turn
+            except BaseException:
+                turn.cancel()
+                if turn.done() and not turn.cancelled():
+                    lock.release()
+                raise
+            self.running[chat_id] = (asyncio.current_task(), parsed)
+            try:
+                state = self.deps.store.load_chat(chat_id)  # fresh: earlier work changed it
+                await self.journey.close_out_restart(state)
+                await self.journey.dispatch(state, parsed, update)
+            finally:
+                self.running.pop(chat_id, None)
                 lock.release()
-            raise
-        self.running[chat_id] = (asyncio.current_task(), parsed)
-        try:
-            state = self.deps.store.load_chat(chat_id)  # fresh: earlier work changed it
-            await self.journey.close_out_restart(state)
-            await self.journey.dispatch(state, parsed, update)
         finally:
-            self.running.pop(chat_id, None)
-            lock.release()
+            queue.remove(parsed)
+
+    async def _acknowledge(self, chat_id: int, parsed: Parsed, ahead: Parsed) -> None:
+        current = self.running.get(chat_id)
+        what = _describe(current[1] if current else ahead)
+        try:
+            await self.deps.chat.send(
+                chat_id, render("queued", request=_describe(parsed), current=what)
+            )
+        except TelegramError:  # the work itself still runs, and answers when done
+            log.warning("chat %s: could not acknowledge a queued message", chat_id)
 
     async def _stop(self, chat_id: int) -> None:
         current = self.running.get(chat_id)
@@ -190,6 +222,16 @@ class Runtime:
             await self.deps.chat.send(chat_id, render("cannot_stop", current=_describe(current[1])))
         else:
             current[0].cancel()
+
+
+def _accepted(incoming: Incoming) -> dict:
+    """The answer to a delivery: accepted, and whether it started a request the lifecycle
+    (relay/lifecycle.py) should supervise."""
+    answer = {"accepted": True, "update_id": incoming.update_id}
+    text = incoming.text if incoming.kind is Kind.TEXT and not incoming.forwarded else ""
+    if text and parse_text(text).intent is Intent.REQUEST:
+        answer |= {"started": "request", "request_id": request_id_for(incoming.update_id)}
+    return answer
 
 
 def _describe(parsed: Parsed) -> str:
@@ -256,4 +298,4 @@ async def invoke(payload, context):
     if not isinstance(update, dict):
         return {"accepted": False, "reason": 'payload must be {"update": {...}}'}
     log.info("session %s: update %s", getattr(context, "session_id", None), update.get("update_id"))
-    return runtime.accept(update)
+    return await runtime.take(update, payload.get("inbox_key"))

@@ -36,6 +36,7 @@ class Deps:
     screen: object | None = None  # agent.screening.Screen, when input screening is configured
     secret_paths: tuple[Path, ...] = ()
     screenshotter: object | None = None  # agent.screenshots.Screenshotter (browser elsewhere)
+    inbox: object | None = None  # agent.inbox.Inbox: the relay's record of each chat's order
 
     def run(
         self, command: str, cwd: Path, network: bool = False, artifact: str = ""

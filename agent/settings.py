@@ -98,6 +98,8 @@ class Settings:
     screenshot_function: str = ""
     # The daily spend cap per app (0 = none); the owner chat is owner_chat_id above.
     daily_cap_usd: float = 0.0
+    # Where the relay records each chat's updates in Telegram's order (agent/inbox.py).
+    inbox_bucket: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -161,6 +163,7 @@ class Settings:
             screenshot_url=env.get("SHIPIT_SCREENSHOT_URL", "").rstrip("/"),
             screenshot_function=env.get("SHIPIT_SCREENSHOT_FUNCTION", ""),
             daily_cap_usd=_float(env, "SHIPIT_DAILY_CAP_USD", 0.0),
+            inbox_bucket=env.get("SHIPIT_INBOX_BUCKET", "").strip(),
         )
 
     @property

@@ -32,6 +32,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import REPO_ROOT
+from infra.inbox import Inbox
 from infra.lambdas import month_of_logs, python_function
 from infra.lifecycle import Lifecycle
 from infra.nag import acknowledge
@@ -136,6 +137,7 @@ class Relay(Construct):
         lifecycle: Lifecycle,
         webhook_secret: secretsmanager.ISecret,
         allowed_user_ids: str,
+        inbox: Inbox,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -146,15 +148,18 @@ class Relay(Construct):
             code=code,
             # More memory buys CPU: a faster cold start costs nothing at this volume.
             memory_size=512,
-            # Its calls allow 5 s each (the secret once per cold start, then the Event invoke);
+            # Its calls allow 5 s each (the secret once per cold start, then the inbox write
+            # and the Event invoke);
             # API Gateway gives up at 30 s.
             timeout=Duration.seconds(15),
             environment={
                 "SHIPIT_WEBHOOK_SECRET_ARN": webhook_secret.secret_arn,
                 "SHIPIT_ALLOWED_USER_IDS": allowed_user_ids,
                 "SHIPIT_LIFECYCLE_FUNCTION_ARN": lifecycle.alias.function_arn,
+                "SHIPIT_INBOX_BUCKET": inbox.bucket.bucket_name,
             },
         )
+        inbox.grant_record(self.function)
         webhook_secret.grant_read(self.function)
         lifecycle.grant_start(self.function)
 

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.config import ShipitConfig
 from infra.hosting import Hosting
+from infra.inbox import Inbox
 from infra.lifecycle import Lifecycle
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
@@ -166,6 +167,9 @@ class ShipitStack(Stack):
             self, "Screenshots", public_url=hosting.public_url, previews_url=hosting.previews_url
         ).serve(agent.runtime)
         spend_cap_parameter(self, agent.runtime)
+        inbox = Inbox(self, "Inbox", log_bucket=log_bucket)
+        inbox.grant_take(agent.runtime.role)
+        agent.add_environment("SHIPIT_INBOX_BUCKET", inbox.bucket.bucket_name)
         code = relay_code()
         lifecycle = Lifecycle(
             self, "Lifecycle", code=code, runtime=agent.runtime, bot_token=bot_token
@@ -177,6 +181,7 @@ class ShipitStack(Stack):
             lifecycle=lifecycle,
             webhook_secret=webhook_secret,
             allowed_user_ids=allowed_user_ids.value_as_string,
+            inbox=inbox,
         )
         # The self-check compares Telegram's registered webhook with this.
         agent.add_environment("SHIPIT_WEBHOOK_URL", relay.webhook_url)

@@ -28,7 +28,14 @@ from agent.hosting import LocalHosting
 from agent.repo import Repo
 from agent.repo_config import load_repo_config
 from agent.shipping import baseline_build_id
-from local import agentcore_emulator, apigw, lambda_emulator, screenshot_service, site_server
+from local import (
+    agentcore_emulator,
+    apigw,
+    lambda_emulator,
+    s3_standin,
+    screenshot_service,
+    site_server,
+)
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
@@ -38,6 +45,7 @@ from local.telegram_poller import UpdatePoller
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/shipit-local"
 LIFECYCLE_ARN = "arn:aws:lambda:us-east-1:000000000000:function:shipit-lifecycle:live"
+INBOX_BUCKET = "shipit-inbox-local"
 
 
 @dataclass
@@ -171,6 +179,9 @@ class Stack:
             (self.site.url + "/", self.previews.url + "/"), binary=self.config.chromium
         )
         self.screenshots = self._serve(shots, "screenshots")
+        # The chats' inbox (agent/inbox.py): the relay writes each update, the agent reads.
+        inbox = s3_standin.create_app(INBOX_BUCKET)
+        self.inbox, self.inbox_objects = self._serve(inbox, "inbox"), inbox.state.buckets
         self._put_main_live()
         model_env = self._model_env()
         if self.config.telegram_api_base is None:
@@ -371,8 +382,19 @@ class Stack:
             "SHIPIT_SCREENSHOT_URL": self.screenshots.url,
             # With the emulator the stack registers this URL; polling real Telegram has none.
             **({"SHIPIT_WEBHOOK_URL": self.webhook_url} if self.telegram else {}),
+            **self._inbox_env(model_env),
             **model_env,
             **self.config.agent_env,
+        }
+
+    def _inbox_env(self, model_env: dict[str, str]) -> dict[str, str]:
+        # Dummy credentials only when the model's real ones are not there (they sign too).
+        dummy = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+        return {
+            "SHIPIT_INBOX_BUCKET": INBOX_BUCKET,
+            "AWS_ENDPOINT_URL_S3": self.inbox.url,
+            "AWS_DEFAULT_REGION": model_env.get("AWS_REGION", "us-east-1"),
+            **({} if "AWS_ACCESS_KEY_ID" in model_env else dummy),
         }
 
     def _relay_env(self) -> None:
@@ -384,6 +406,8 @@ class Stack:
             "SHIPIT_ALLOWED_USER_IDS": ",".join(map(str, self.config.allowed_user_ids)),
             "SHIPIT_AGENT_RUNTIME_ARN": RUNTIME_ARN,  # read by the lifecycle
             "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.agentcore.url,
+            "AWS_ENDPOINT_URL_S3": self.inbox.url,
+            "SHIPIT_INBOX_BUCKET": INBOX_BUCKET,
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "local",

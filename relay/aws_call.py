@@ -1,8 +1,8 @@
-"""Two signed AWS calls made with the standard library: Lambda Invoke and GetSecretValue.
+"""Three signed AWS calls made with the standard library: Lambda Invoke, S3 PutObject, GetSecretValue.
 
 Hand-written on purpose, instead of boto3: the relay's whole job is to answer Telegram fast,
 and `import boto3` plus a client costs ~0.6 s of a cold start here (measured in
-bench/lifecycle_bench.py) against ~0.05 s for this module. Only two operations are needed, both
+bench/lifecycle_bench.py) against ~0.05 s for this module. Only three operations are needed, all
 with plain SigV4 over HTTPS, so the signer is small; tests check its signatures against
 botocore's own SigV4Auth. Credentials come from the environment, which is where Lambda puts them;
 `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` redirect a call as they do for boto3.
@@ -16,12 +16,13 @@ import hmac
 import http.client
 import json
 import os
+import re
 import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_ENDPOINT_VARS = {"lambda": "AWS_ENDPOINT_URL_LAMBDA", "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER"}  # fmt: skip
+_ENDPOINT_VARS = {"lambda": "AWS_ENDPOINT_URL_LAMBDA", "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER", "s3": "AWS_ENDPOINT_URL_S3"}  # fmt: skip
 
 
 class AwsCallError(Exception):
@@ -54,8 +55,21 @@ def region(env: Mapping[str, str] | None = None) -> str:
 
 def endpoint(service: str, env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
-    override = env.get(_ENDPOINT_VARS[service]) or env.get("AWS_ENDPOINT_URL")
-    return (override or f"https://{service}.{region(env)}.amazonaws.com").rstrip("/")
+    return (_override(service, env) or f"https://{service}.{region(env)}.amazonaws.com").rstrip("/")
+
+
+def _override(service: str, env: Mapping[str, str]) -> str:
+    return env.get(_ENDPOINT_VARS[service]) or env.get("AWS_ENDPOINT_URL") or ""
+
+
+def object_url(bucket: str, key: str, env: Mapping[str, str] | None = None) -> str:
+    """An S3 object's URL: virtual-hosted on AWS, path-style on an endpoint override (as
+    botocore does for a loopback stand-in). `key` must need no escaping (the relay's do not)."""
+    env = os.environ if env is None else env
+    override = _override("s3", env).rstrip("/")
+    if override:
+        return f"{override}/{bucket}/{key}"
+    return f"https://{bucket}.s3.{region(env)}.amazonaws.com/{key}"
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -140,9 +154,11 @@ def request(
     headers: dict[str, str],
     *,
     timeout: float = 10.0,
+    url: str = "",
 ) -> tuple[int, dict[str, str], bytes]:
-    """One signed request; (status, lower-cased headers, body). Raises AwsCallError on failure."""
-    url = endpoint(service) + path
+    """One signed request to `path` on the service's endpoint (or to `url`); (status, lower-cased
+    headers, body). Raises AwsCallError on failure."""
+    url = url or endpoint(service) + path
     signed = sign(
         method,
         url,
@@ -174,7 +190,9 @@ def request(
         except ValueError:
             doc = {}
         code = (
-            found.get("x-amzn-errortype", "").split(":")[0] or doc.get("__type", "").split("#")[-1]
+            found.get("x-amzn-errortype", "").split(":")[0]
+            or doc.get("__type", "").split("#")[-1]
+            or _xml_code(data)  # S3 answers errors in XML
         )
         message = doc.get("message") or doc.get("Message") or ""
         raise AwsCallError(code or "UnknownError", response.status, message)
@@ -195,6 +213,20 @@ def invoke_event(function_arn: str, payload: bytes, execution_name: str) -> str:
     }
     _, found, _ = request("lambda", "POST", path, payload, headers, timeout=5.0)
     return found.get("x-amz-durable-execution-arn", "")
+
+
+def _xml_code(data: bytes) -> str:
+    match = re.search(rb"<Code>([A-Za-z0-9.]+)</Code>", data or b"")
+    return match.group(1).decode() if match else ""
+
+
+def put_object(bucket: str, key: str, body: bytes) -> None:
+    """S3 PutObject of a small JSON document (S3 signs the payload hash as a header)."""
+    headers = {
+        "Content-Type": "application/json",
+        "x-amz-content-sha256": hashlib.sha256(body).hexdigest(),
+    }
+    request("s3", "PUT", "", body, headers, timeout=5.0, url=object_url(bucket, key))
 
 
 def get_secret_string(secret_arn: str) -> str:

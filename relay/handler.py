@@ -31,6 +31,7 @@ __all__ = [
     "chat_id",
     "execution_name",
     "handler",
+    "inbox_key",
     "parse_allowlist",
     "parse_update",
     "sender_id",
@@ -178,9 +179,28 @@ def execution_name(update: Mapping[str, Any]) -> str:
     return f"u{update['update_id']}-{digest}"
 
 
-def lifecycle_input(update: dict[str, Any], chat: int) -> dict[str, Any]:
-    """What the lifecycle starts from: the raw update, where to answer, and the session."""
-    return {"update": update, "chat_id": chat, "session_id": session_id_for_chat(chat)}
+def lifecycle_input(update: dict[str, Any], chat: int, inbox_key: str = "") -> dict[str, Any]:
+    """What the lifecycle starts from: the raw update, where to answer, the session, and the
+    update's place in its chat's inbox (when there is one)."""
+    start = {"update": update, "chat_id": chat, "session_id": session_id_for_chat(chat)}
+    return start | ({"inbox_key": inbox_key} if inbox_key else {})
+
+
+def received_ms(event: Mapping[str, Any], now: float) -> int:
+    """When API Gateway received the request (ms), else `now`: the chat's order (see inbox_key)."""
+    context = event.get("requestContext")
+    stamp = context.get("timeEpoch") if isinstance(context, Mapping) else None
+    return stamp if _int_id(stamp) is not None and stamp > 0 else int(now * 1000)
+
+
+def inbox_key(chat: int, received: int, update_id: int) -> str:
+    """The update's key in its chat's inbox (agent/inbox.py): sorts in Telegram's order.
+
+    Telegram sends a chat's next update only after the relay answered the last one, so the
+    receive time orders a chat's updates; the update id breaks a tie within a millisecond.
+    Zero-padded so that string order is number order.
+    """
+    return f"{chat}/{received:013d}-{max(update_id, 0):012d}.json"
 
 
 def is_private_message(update: Mapping[str, Any]) -> bool:
@@ -280,9 +300,18 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         log.info("dropped update %s from user %s: no chat", update_id, user)
         return _reply(200, ok=True)
 
+    key = ""
+    if settings.inbox_bucket:
+        # Before answering Telegram: the chat's next update must find this one in the inbox.
+        key = inbox_key(chat, received_ms(event, time.time()), update_id)
+        try:
+            aws_call.put_object(settings.inbox_bucket, key, json.dumps(update).encode("utf-8"))
+        except aws_call.AwsCallError as exc:
+            log.error("recording update %s in the inbox failed: %s", update_id, exc)
+            return _reply(500, ok=False)  # Telegram redelivers; nothing was started yet
     name = execution_name(update)
     try:
-        _start_lifecycle(settings.lifecycle_function_arn, name, lifecycle_input(update, chat))
+        _start_lifecycle(settings.lifecycle_function_arn, name, lifecycle_input(update, chat, key))
     except aws_call.AwsCallError as exc:
         if exc.code == "DurableExecutionAlreadyStartedException":
             # Same name, different bytes: this update's execution exists already.

@@ -2,8 +2,10 @@
 
 One execution per Telegram update (the relay names it after the update):
 
-1. **deliver**: the update goes to the chat's AgentCore session, retried with exponential backoff
-   on throttling, cold-start errors (424), 5xx and connection failures. If every attempt fails,
+1. **deliver**: the update goes to the chat's AgentCore session, with its key in the chat's
+   inbox (how the agent restores Telegram's order when executions race: agent/inbox.py),
+   retried with exponential backoff on throttling, cold-start errors (424), 5xx and
+   connection failures. If every attempt fails,
    the lifecycle itself tells the requester through the Bot API, so no update is lost silently.
 2. **supervise** (only when the agent answers `{"started": "request", "request_id": …}`): polling,
    not heartbeats. Every SHIPIT_SUPERVISE_POLL_S the execution wakes from a durable wait (which
@@ -223,7 +225,10 @@ def preview_wait(context: DurableContext, settings, session: str, chat: int, pre
 def run(event: dict, context: DurableContext, settings: LifecycleSettings) -> dict:
     """The lifecycle of one update; a small summary dict as the execution's result."""
     update, chat, session = event["update"], event["chat_id"], event["session_id"]
-    answer = _deliver(context, settings, session, "deliver", {"update": update})
+    delivery = {"update": update} | (
+        {"inbox_key": event["inbox_key"]} if "inbox_key" in event else {}
+    )
+    answer = _deliver(context, settings, session, "deliver", delivery)
     if "unreachable" in answer:
         _say(context, settings, chat, "lifecycle_unreachable", "tell-unreachable")
         return {"outcome": "unreachable"}
@@ -233,7 +238,7 @@ def run(event: dict, context: DurableContext, settings: LifecycleSettings) -> di
     status = supervise(context, settings, session, chat, request_id)
     if status.get("state") == "lost":
         # The agent died before it even read the update: resume by delivering it once more.
-        again = _deliver(context, settings, session, "redeliver", {"update": update})
+        again = _deliver(context, settings, session, "redeliver", delivery)
         if again.get("started") == "request":
             status = supervise(context, settings, session, chat, request_id, prefix="again-")
         elif "unreachable" in again:

@@ -20,6 +20,7 @@ EXPIRE_AFTER_S = "SHIPIT_EXPIRE_AFTER_S"
 DELIVER_ATTEMPTS = "SHIPIT_DELIVER_ATTEMPTS"
 SUPERVISE_POLL_S = "SHIPIT_SUPERVISE_POLL_S"
 SUPERVISE_MAX_S = "SHIPIT_SUPERVISE_MAX_S"
+INBOX_BUCKET = "SHIPIT_INBOX_BUCKET"
 
 
 class SettingsError(Exception):
@@ -38,13 +39,15 @@ class RelaySettings:
     webhook_secret: str
     allowed_user_ids: frozenset[int]
     lifecycle_function_arn: str  # qualified (alias): durable functions refuse unqualified ARNs
+    inbox_bucket: str = ""  # each chat's updates in Telegram's order (agent/inbox.py)
 
     def __repr__(self) -> str:
         # Keep the secret out of tracebacks and log lines that format the settings.
         return (
             f"RelaySettings(webhook_secret=<{len(self.webhook_secret)} chars>, "
             f"allowed_user_ids={sorted(self.allowed_user_ids)}, "
-            f"lifecycle_function_arn={self.lifecycle_function_arn!r})"
+            f"lifecycle_function_arn={self.lifecycle_function_arn!r}, "
+            f"inbox_bucket={self.inbox_bucket!r})"
         )
 
 
@@ -100,6 +103,7 @@ def from_env(
         webhook_secret=secret,
         allowed_user_ids=parse_allowlist(env.get(ALLOWED_USER_IDS, "")),
         lifecycle_function_arn=function_arn,
+        inbox_bucket=env.get(INBOX_BUCKET, "").strip(),
     )
 
 

@@ -8,7 +8,6 @@ import re
 import threading
 
 import httpx
-import pytest
 
 from local.scripted_claude import say
 from tests.e2e.conftest import USER, Held, Script, bot_texts
@@ -76,12 +75,6 @@ def test_quick_answers_queue_and_redeliveries_while_a_request_runs(start_stack):
     assert len(stack.model.requests) == 2  # two requests ran the model; nothing ran twice
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race since the durable lifecycle: each update is delivered by its own "
-    "execution, so two messages of one chat sent milliseconds apart can reach the runtime "
-    "swapped (issue 8 left open for it)",
-)
 def test_many_chats_writing_at_once_each_keep_their_order(start_stack):
     """The first updates after start arrive together: one runtime, one queue per chat."""
     chats = (USER, 1002, 1003)

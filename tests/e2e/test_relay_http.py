@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 import time
 
@@ -382,3 +383,85 @@ def test_emulator_errors_have_the_shapes_boto3_expects(relay_env):
     assert ok["runtimeSessionId"] == "s" * 40 and ok["contentType"] == "application/json"
     assert json.loads(ok["response"].read()) == {"accepted": True}
     assert [c["status"] for c in invocations(relay_env)] == [404, 400, 200]
+
+
+# ---------------------------------------------------------------- the chat inbox (agent/inbox.py)
+
+
+@pytest.fixture
+def inbox(relay_env, monkeypatch):
+    """The S3 stand-in as the inbox bucket; the relay's settings re-read."""
+    from local import s3_standin
+
+    app = s3_standin.create_app("inbox-bucket")
+    server = serve_in_thread(app, name="s3")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.url)
+    monkeypatch.setenv("SHIPIT_INBOX_BUCKET", "inbox-bucket")
+    relay._reset_for_tests()
+    yield app.state.buckets
+    server.stop()
+
+
+def test_the_update_is_in_its_chats_inbox_before_telegram_is_answered(relay_env, inbox):
+    update = message_update(21)
+    response = post(relay_env, update)
+    assert response.status_code == 200
+    [key] = inbox.keys("inbox-bucket")  # written during the request, before the 200
+    assert re.fullmatch(rf"{ALLOWED}/\d{{13}}-0*21\.json", key)
+    assert json.loads(inbox.objects["inbox-bucket"][key]) == update
+    # Read back with real boto3, as the agent reads it.
+    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL_S3"])
+    listed = s3.list_objects_v2(Bucket="inbox-bucket", Prefix=f"{ALLOWED}/")
+    assert [o["Key"] for o in listed["Contents"]] == [key]
+    [execution] = started(relay_env)
+    assert json.loads(execution.payload)["inbox_key"] == key
+    [call] = relay_env["agent"].wait_calls(1)
+    assert call["payload"] == {"update": update, "inbox_key": key}
+
+
+def test_a_chats_inbox_keys_sort_in_the_order_telegram_sent(relay_env, inbox):
+    # Telegram sends a chat's next update only after the last was answered.
+    for update_id in (9, 10, 8):  # ids are not the order; the relay's receive time is
+        assert post(relay_env, message_update(update_id)).status_code == 200
+    keys = inbox.keys("inbox-bucket")
+    assert [int(k.rsplit("-", 1)[1].split(".")[0]) for k in keys] == [9, 10, 8]
+
+
+def test_an_inbox_outage_is_500_and_starts_nothing(relay_env, inbox):
+    inbox.fail = True
+    assert post(relay_env, message_update(22)).status_code == 500  # Telegram redelivers
+    assert_nothing_started(relay_env)
+
+
+def test_the_relays_s3_signature_is_botocores():
+    import datetime as dt
+
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    from relay import aws_call
+
+    body = b'{"update_id": 1}'
+    url = aws_call.object_url("inbox-bucket", "-1001/0001700000000-000000000001.json", {})
+    headers = {
+        "Content-Type": "application/json",
+        "x-amz-content-sha256": __import__("hashlib").sha256(body).hexdigest(),
+    }
+    now = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
+    creds = aws_call.Credentials("AKIDEXAMPLE", "secret", "token")
+    ours = aws_call.sign(
+        "PUT", url, headers, body, service="s3", region_name="us-east-1", credentials=creds, now=now
+    )
+    unsigned = {k: v for k, v in ours.items() if k != "Authorization"}
+    request = AWSRequest(method="PUT", url=url, data=body, headers=unsigned)
+    request.context["timestamp"] = now.strftime("%Y%m%dT%H%M%SZ")
+    auth = S3SigV4Auth(BotoCredentials("AKIDEXAMPLE", "secret", "token"), "s3", "us-east-1")
+    expected = auth.signature(
+        auth.string_to_sign(request, auth.canonical_request(request)), request
+    )
+    assert (
+        url
+        == "https://inbox-bucket.s3.us-east-1.amazonaws.com/-1001/0001700000000-000000000001.json"
+    )
+    assert ours["Authorization"].endswith(f"Signature={expected}")

@@ -105,3 +105,41 @@ def test_both_functions_share_one_asset_with_the_templates(synth) -> None:
     asset = next(f for f in folders if (f / "relay" / "lifecycle.py").is_file())
     assert (asset / "prompts" / "messages.toml").is_file()
     assert (asset / "aws_durable_execution_sdk_python" / "execution.py").is_file()
+
+
+def _inbox_id(synth) -> str:
+    return next(
+        k
+        for k, v in synth.resources("AWS::S3::Bucket").items()
+        if v["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "inbox-bucket/"
+    )
+
+
+def _on_inbox(statement: dict, inbox_id: str) -> bool:
+    return f'"{inbox_id}"' in json.dumps(statement["Resource"])
+
+
+def test_the_inbox_keeps_entries_a_day_and_the_relay_may_only_write_to_it(synth) -> None:
+    inbox_id = _inbox_id(synth)
+    bucket = synth.resources("AWS::S3::Bucket")[inbox_id]["Properties"]
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["ExpirationInDays"], rule["Status"]) == (1, "Enabled")
+    assert bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+
+    _, relay = _function(synth, "relay.handler.handler")
+    env = relay["Properties"]["Environment"]["Variables"]
+    assert env["SHIPIT_INBOX_BUCKET"] == {"Ref": inbox_id}
+    on_inbox = [s for s in statements(synth, _role_id(relay)) if _on_inbox(s, inbox_id)]
+    granted = {a for s in on_inbox for a in actions(s)}
+    assert granted == {"s3:PutObject"}
+
+
+def test_the_agent_may_read_and_delete_inbox_entries(synth) -> None:
+    from tests.infra.template_helpers import runtime, runtime_role_id
+
+    inbox_id = _inbox_id(synth)
+    on_inbox = [s for s in statements(synth, runtime_role_id(synth)) if _on_inbox(s, inbox_id)]
+    granted = {a for s in on_inbox for a in actions(s)}
+    assert granted == {"s3:GetObject", "s3:ListBucket", "s3:DeleteObject"}
+    env = runtime(synth)["Properties"]["EnvironmentVariables"]
+    assert env["SHIPIT_INBOX_BUCKET"] == {"Ref": inbox_id}

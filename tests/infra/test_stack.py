@@ -32,6 +32,7 @@ CONTRACT_ENV = {
     "SHIPIT_WEBHOOK_URL",
     "SHIPIT_DEPLOYED_VERSION",
     "SHIPIT_CACHE_DIR",
+    "SHIPIT_INBOX_BUCKET",  # infra/inbox.py
 }
 
 
@@ -64,7 +65,7 @@ def test_every_part_is_there(synth) -> None:
         "AWS::EC2::NatGateway": 1,
         "AWS::SecretsManager::Secret": 1,
         "Custom::TelegramWebhook": 1,
-        "AWS::S3::Bucket": 3,
+        "AWS::S3::Bucket": 4,  # access logs, workspace, site, the chats' inbox
     }
     for cfn_type, count in counts.items():
         synth.assertions.resource_count_is(cfn_type, count)

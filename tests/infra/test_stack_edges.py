@@ -49,7 +49,7 @@ def test_api_route_and_throttling(synth) -> None:
     synth.assertions.has_resource_properties("AWS::ApiGatewayV2::Api", {"ProtocolType": "HTTP"})
 
 
-def test_relay_may_only_start_the_lifecycle_and_read_its_secret(synth) -> None:
+def test_relay_may_only_start_the_lifecycle_record_in_the_inbox_and_read_its_secret(synth) -> None:
     relay_id = next(
         k
         for k, v in synth.resources("AWS::Lambda::Function").items()
@@ -59,6 +59,7 @@ def test_relay_may_only_start_the_lifecycle_and_read_its_secret(synth) -> None:
     relay = statements(synth, role_id)
     assert sorted(a for s in relay for a in actions(s)) == [
         "lambda:InvokeFunction",
+        "s3:PutObject",  # the chats' inbox only (tests/infra/test_lifecycle_stack.py)
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
     ]
