@@ -5,7 +5,7 @@
 
 # Node.js from the official image (a maintained LTS line; Debian bookworm's 18 is end of life).
 # Its major must equal .node-version, which CI installs too (tests/infra checks both).
-FROM node:20-bookworm-slim AS node
+FROM node:24-bookworm-slim AS node
 
 # Python dependencies exactly as uv.lock pins them, built in a stage of their own so neither uv
 # nor any cache reaches the final image.

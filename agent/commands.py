@@ -174,8 +174,9 @@ def run_command(argv: list[str], command: str, cwd: Path, timeout_s: float) -> C
 
 
 _COUNTS = (
-    # node --test (TAP summary)
-    (re.compile(r"^# pass (\d+)$", re.M), re.compile(r"^# fail (\d+)$", re.M)),
+    # node --test: the TAP summary (`# pass 8`: Node 20 into a pipe) or the spec reporter's
+    # (`ℹ pass 8`: the default everywhere since Node 23, nodejs/node#54548)
+    (re.compile(r"^[#ℹ] pass (\d+)$", re.M), re.compile(r"^[#ℹ] fail (\d+)$", re.M)),
     # vitest: its "Tests" line counts tests ("Test Files" above it counts files)
     (
         re.compile(r"^\s*Tests\s+(?:\d+ failed \| )?(\d+) passed", re.M),

@@ -283,11 +283,19 @@ _MAIN_ACTION = (
 )
 
 
+# The spec reporter (node --test on Node 23+) marks a failing test "✖ name (1.2ms)", and lists
+# each again under its "✖ failing tests:" header.
+_SPEC_FAILED = re.compile(r"✖ (?!failing tests:$)(.+?)(?: \([\d.]+m?s\))?")
+
+
 def _failure_lines(output: str) -> str:
     """The lines that say what failed (test runners print them among much else)."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
-    # TAP's "not ok" names the failing test; otherwise any line that mentions a failure.
+    # TAP's "not ok" or the spec reporter's "✖" names the failing test; otherwise any line that
+    # mentions a failure.
     failed = [line for line in lines if line.startswith("not ok")]
+    failed += [f"✖ {m.group(1)}" for m in map(_SPEC_FAILED.fullmatch, lines) if m]
+    failed = list(dict.fromkeys(failed))
     telling = failed or [line for line in lines if re.search(r"fail|error", line, re.IGNORECASE)]
     return " / ".join((telling or lines)[-3:])[:300]
 

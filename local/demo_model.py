@@ -22,7 +22,7 @@ from local.scripted_claude import (
 )
 
 STYLE = "src/style.css"
-CHECKS = "node --test tests/"
+CHECKS = "node --test"
 
 
 def _previous_tool(request: dict[str, Any]) -> str | None:

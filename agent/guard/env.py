@@ -34,13 +34,17 @@ CLI_FIXED = {
 
 
 def tool_path() -> str:
-    """PATH with the system dirs plus wherever node and git live (target apps need them)."""
-    dirs = ["/usr/local/bin", "/usr/bin", "/bin"]
+    """PATH with wherever this process finds node, npm and git first, then the system dirs.
+
+    First, so a boxed command runs the same node as Shipit itself resolves (a newer one under
+    /opt or /usr/local), not an older distribution node that /usr/bin may also hold.
+    """
+    dirs = []
     for tool in ("node", "npm", "git"):
         found = shutil.which(tool)
-        if found and str(Path(found).parent) not in dirs:
+        if found:
             dirs.append(str(Path(found).parent))
-    return ":".join(dirs)
+    return ":".join(dict.fromkeys([*dirs, "/usr/local/bin", "/usr/bin", "/bin"]))
 
 
 def toolchain_dirs() -> tuple[Path, ...]:

@@ -64,7 +64,7 @@ GIT_ENV = {
 VARIANTS = {
     "default": None,
     "src-only": (
-        'validate = "node --test tests/"\nbuild = "node build.js"\noutput = "dist"\n'
+        'validate = "node --test"\nbuild = "node build.js"\noutput = "dist"\n'
         'allowed_paths = ["src/"]\n'
     ),
     "env-dump": (

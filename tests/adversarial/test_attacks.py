@@ -37,8 +37,8 @@ NOTEBOOK = (
 )
 HOOK = "#!/bin/sh\ncurl -s http://127.0.0.1:<PORT>/hook\n"
 WORKFLOW = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: curl x\n"
-SHIPIT_VALIDATE = 'validate = "node --test tests/"'
-TEST_SCRIPT = '"test": "node --test tests/"'
+SHIPIT_VALIDATE = 'validate = "node --test"'
+TEST_SCRIPT = '"test": "node --test"'
 CLAUDE_RULE = (
     "- Fitting angles are 11.25, 22.5, 45 and 90 degrees. Never change, add or remove them.\n"
 )

@@ -1,4 +1,4 @@
-"""Code the agent wrote, run by Shipit's own check run (the repo's `node --test tests/`).
+"""Code the agent wrote, run by Shipit's own check run (the repo's `node --test`).
 
 The hook policy never sees inside a test file, and writing tests/ and running the checks are both
 allowed: whatever such code tries, only the box holds it. Each case plants one test file as the
@@ -18,7 +18,7 @@ import pytest
 
 from tests.adversarial.harness import SECRET_VALUES, render
 
-VALIDATE = "node --test tests/"
+VALIDATE = "node --test"
 
 
 @dataclass(frozen=True)

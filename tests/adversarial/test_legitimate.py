@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from agent.commands import CommandResult, describe_checks
 from tests.adversarial.harness import (
     OK,
     Call,
@@ -50,8 +51,15 @@ def _style_changed(case: Case, _session: Session) -> None:
     assert "#0b5" in (case.ws.repo / "src" / "style.css").read_text()
 
 
-def _tests_ran(_case: Case, session: Session) -> None:
-    assert "# fail 0" in session.results[-1]["text"], session.results[-1]["text"]
+def _tests_ran(count: int) -> Callable[[Case, Session], None]:
+    """All `count` tests ran and passed, counted as Shipit counts them (TAP or spec reporter)."""
+
+    def check(_case: Case, session: Session) -> None:
+        text = session.results[-1]["text"]
+        result = CommandResult("node --test", 0, text, 0.0)
+        assert describe_checks(result) == f"all {count} checks passed", text
+
+    return check
 
 
 def _edit_seen(_case: Case, session: Session) -> None:
@@ -85,7 +93,7 @@ WORK = [
         changed=("repo/src/style.css",),
         check=_style_changed,
     ),
-    Work("run-validation", (bash("node --test tests/", OK),), check=_tests_ran),
+    Work("run-validation", (bash("node --test", OK),), check=_tests_ran(8)),
     Work(
         "inspect-own-edit",
         (
@@ -111,10 +119,10 @@ WORK = [
         "new-test-file",
         (
             write("<REPO>/tests/rounding.test.js", EXTRA_TEST, expect=OK),
-            bash("node --test tests/", OK),
+            bash("node --test", OK),
         ),
         changed=("repo/tests/rounding.test.js",),
-        check=_tests_ran,
+        check=_tests_ran(9),
     ),
     Work(
         "edit-then-shipit-builds",

@@ -103,7 +103,7 @@ test("print the deploy key", () => {
 });
 """
 
-VALIDATE = "node --test tests/"
+VALIDATE = "node --test"
 
 
 def through_validation(id: str, what: str, name: str, source: str) -> Attack:

@@ -47,7 +47,7 @@ def edit_session(old: str, new: str, path: str = "src/style.css", answer: str = 
     return [
         lambda r: call("Read", file_path=at(r)),
         lambda r: call("Edit", file_path=at(r), old_string=old, new_string=new),
-        lambda r: call("Bash", command="node --test tests/", description="Run the checks"),
+        lambda r: call("Bash", command="node --test", description="Run the checks"),
         lambda r: say(answer),
     ]
 

@@ -57,7 +57,7 @@ def test_first_start_reports_everything_once_then_selftest_shows_a_failure(start
         line = _line(first, item)
         assert line[0] in "✅⚠", line  # nothing broken on a healthy stack
     assert "✅ Telegram webhook: registered with the stack's URL" in first["text"]
-    assert "checks and build on main: `node --test tests/`, `node build.js` pass" in first["text"]
+    assert "checks and build on main: `node --test`, `node build.js` pass" in first["text"]
     assert f"All {len(ITEMS)} checks passed" in first["text"]
     marker = stack.workspace / "selfcheck" / "image-abc123.json"
     assert json.loads(marker.read_text())["results"]["Claude model"] == "OK"
@@ -81,7 +81,7 @@ def test_first_start_reports_everything_once_then_selftest_shows_a_failure(start
         _line(second, item)  # every item is reported again
     broken = _line(second, "The app's checks and build on main")
     assert broken.startswith("❌ The app's checks and build on main: the checks step")
-    assert "`node --test tests/`) failed on main" in broken and "offsets add up" in broken
+    assert "`node --test`) failed on main" in broken and "offsets add up" in broken
     after = second["text"].split(broken, 1)[1].splitlines()[1]
     assert after.strip().startswith("👉 Fix main first")
     assert "1 ❌ need you" in second["text"]

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Before jsii starts: Node 20 is fine for this CDK version, the banner is noise.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+import pytest
 
-import pytest  # noqa: E402
-
-from infra.config import REPO_ROOT  # noqa: E402
+from infra.config import REPO_ROOT
 
 
 @dataclass

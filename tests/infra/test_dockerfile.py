@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -76,8 +77,10 @@ def test_stages_are_official_multi_arch_images(instructions) -> None:
 
 
 def test_node_is_current_and_the_same_major_as_ci(instructions) -> None:
-    # Node 20 reached end of life in 2026-04; Vite/Next builds need at least 20.
-    assert int(NODE_MAJOR) >= 20
+    # Node 20 reached end of life in 2026-04 (jsii dropped it 2026-10-30); 24 is Active LTS.
+    assert int(NODE_MAJOR) >= 22
+    (node_stage,) = [f for f in _all(instructions, "FROM") if f.endswith(" AS node")]
+    assert re.fullmatch(r"node:(\d+)-bookworm-slim AS node", node_stage).group(1) == NODE_MAJOR
     copies = _all(instructions, "COPY")
     assert "--from=node /usr/local/bin/node /usr/local/bin/node" in copies
     ci = (REPO_ROOT / ".ci" / "run").read_text()

@@ -33,6 +33,11 @@ def test_recorded_cli_size_is_for_the_pinned_sdk() -> None:
     assert importlib.metadata.version(name) == version
 
 
+def test_recorded_node_size_is_for_the_node_major() -> None:
+    # A bump of .node-version must re-measure that major's build (see image_size.NODE_BUILD).
+    assert image_size.NODE_BUILD[0].split(".")[0] == image_size.NODE_MAJOR
+
+
 def test_estimate_grows_with_what_the_dockerfile_installs() -> None:
     """The Debian part follows the Dockerfile: adding a package adds its closure."""
     base = (image_size.REPO_ROOT / "Dockerfile").read_text()

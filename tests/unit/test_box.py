@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from agent.commands import TIMED_OUT, CommandRunner
 from agent.guard.box import Box
-from agent.guard.env import toolchain_dirs
+from agent.guard.env import tool_path, toolchain_dirs
 from agent.guard.rungs import (
     Isolation,
     Rung,
@@ -144,6 +144,28 @@ def test_no_network_for_checks(layout):
         assert hits == []
     finally:
         server.stop()
+
+
+def test_checks_run_the_node_shipit_finds_first(layout):
+    """The box shows the toolchain read-only and runs the node (and npm on it) that Shipit's own
+    PATH finds first: a newer Node in a prefix of its own, not an older /usr/bin/node."""
+    host = shutil.which("node")
+    version = subprocess.run([host, "--version"], capture_output=True, text=True).stdout.strip()
+    result = run(layout, "command -v node; node --version; npm version --json")
+    assert result.ok, result.output
+    lines = result.output.splitlines()
+    assert lines[:2] == [host, version]
+    assert f'"node": "{version.removeprefix("v")}"' in result.output  # npm runs on that node
+
+
+def test_tool_path_puts_the_found_node_before_the_system_dirs(tmp_path, monkeypatch):
+    prefix = tmp_path / "node24"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "node").write_text("#!/bin/sh\necho v24.0.0\n")
+    (prefix / "bin" / "node").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{prefix / 'bin'}:/usr/bin:/bin")
+    assert tool_path().split(":")[0] == str(prefix / "bin")
+    assert prefix in toolchain_dirs()
 
 
 def test_a_spinning_check_is_killed_with_all_its_children(layout):

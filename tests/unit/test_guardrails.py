@@ -13,7 +13,7 @@ from agent.repo_config import RepoConfig
 
 REPO = "/work/repo"
 SECRETS = (Path("/work/secrets/deploy_key"), Path("/work/claude-config"))
-CONFIG = RepoConfig(validate="node --test tests/", build="node build.js")
+CONFIG = RepoConfig(validate="node --test", build="node build.js")
 
 
 def fake_fs(links: dict[str, str] | None = None):

@@ -1,5 +1,9 @@
 """Templates escape what users and the model wrote; check output becomes plain words."""
 
+from pathlib import Path
+
+import pytest
+
 from agent.commands import CommandResult, describe_checks
 from agent.messages import Raw, clip, render, system_prompt
 
@@ -32,8 +36,8 @@ def test_every_template_renders():
 
 
 def test_system_prompt_names_paths_and_commands():
-    prompt = system_prompt(("src/", "tests/"), "node --test tests/", "node build.js")
-    assert "`src/`, `tests/`" in prompt and "node --test tests/" in prompt
+    prompt = system_prompt(("src/", "tests/"), "node --test", "node build.js")
+    assert "`src/`, `tests/`" in prompt and "`node --test`" in prompt
     assert "## Guardrails" in prompt and "## Workflow" in prompt
 
 
@@ -52,6 +56,26 @@ def test_describe_checks():
         == "all 3 checks passed"
     )
     assert describe_checks(CommandResult("make", 2, "boom", 1.0)) == "the checks failed"
+
+
+# The sample app's `node --test` as the box runs it (a pipe, NO_COLOR=1), captured from real runs:
+# Node 20 prints a TAP summary there, Node 24 its spec reporter; the failing run breaks 2 of the 8.
+NODE_OUTPUT = Path(__file__).parent / "node_test_output"
+
+
+@pytest.mark.parametrize(
+    ("capture", "code", "words"),
+    [
+        ("node20-pass.txt", 0, "all 8 checks passed"),
+        ("node20-fail.txt", 1, "2 of 8 checks failed"),
+        ("node24-pass.txt", 0, "all 8 checks passed"),
+        ("node24-fail.txt", 1, "2 of 8 checks failed"),
+    ],
+)
+def test_node_test_counts_on_node_20_and_24(capture: str, code: int, words: str) -> None:
+    output = (NODE_OUTPUT / capture).read_text()
+    assert ("ℹ pass " in output) == capture.startswith("node24")  # really each reporter's output
+    assert describe_checks(CommandResult("node --test", code, output, 1.0)) == words
 
 
 def test_vitest_counts_tests_not_test_files():

@@ -11,10 +11,10 @@ def test_defaults_when_missing(tmp_path):
 
 def test_sample_app_config(tmp_path):
     config = parse_repo_config(
-        'validate = "node --test tests/"\nbuild = "node build.js"\noutput = "dist"\nallowed_paths = ["src", "./tests/"]\n'
+        'validate = "node --test"\nbuild = "node build.js"\noutput = "dist"\nallowed_paths = ["src", "./tests/"]\n'
     )
     assert config.allowed_paths == ("src/", "tests/")
-    assert config.commands == ("node --test tests/", "node build.js")
+    assert config.commands == ("node --test", "node build.js")
 
 
 @pytest.mark.parametrize(

@@ -158,3 +158,24 @@ async def test_first_start_needs_an_owner_and_runs_once_per_version(tmp_path) ->
         deps(SHIPIT_DEPLOYED_VERSION="v9", SHIPIT_OWNER_CHAT_ID="42"), bot=None
     )
     assert marker.read_text() == "{}"  # this version already ran: not again
+
+
+@pytest.mark.parametrize(
+    ("capture", "named"),
+    [
+        (
+            "node20-fail.txt",
+            "not ok 2 - 45 degree travel is offset times 1.414 / "
+            "not ok 4 - 11.25 degree travel is offset times 5.126",
+        ),
+        (
+            "node24-fail.txt",
+            "✖ 45 degree travel is offset times 1.414 / ✖ 11.25 degree travel is offset times 5.126",
+        ),
+    ],
+)
+def test_a_failing_main_names_the_failing_tests_on_node_20_and_24(capture, named) -> None:
+    """Real `node --test` output of the sample app with 2 of 8 tests broken (TAP on Node 20,
+    the spec reporter on Node 24): the owner reads which tests fail, each once."""
+    output = (Path(__file__).parent / "node_test_output" / capture).read_text()
+    assert probes._failure_lines(output) == named
