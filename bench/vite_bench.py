@@ -22,11 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.commands import run_command  # noqa: E402
 from agent.deps_cache import DepsCache  # noqa: E402
 from agent.guard.env import command_env  # noqa: E402
-from local.scripted_claude import call, say, working_directory  # noqa: E402
 from local.stack import Stack, StackConfig  # noqa: E402
 from tests.conftest import NPM_SEED_CACHE, TEST_DEPS_CACHE  # noqa: E402
 from tests.e2e.browser import chromium, title_becomes  # noqa: E402
-from tests.e2e.conftest import Script, links  # noqa: E402
+from tests.e2e.conftest import Script, edit_session, links  # noqa: E402
 
 USER = 1001
 APP = Path(__file__).resolve().parent.parent / "examples" / "vite-pwa"
@@ -54,15 +53,7 @@ def install_times(tmp: Path, runs: int) -> list[tuple[str, float]]:
 
 
 def edit(old: str, new: str) -> list:
-    def at(request) -> str:
-        return f"{working_directory(request)}/src/App.tsx"
-
-    return [
-        lambda r: call("Read", file_path=at(r)),
-        lambda r: call("Edit", file_path=at(r), old_string=old, new_string=new),
-        lambda r: call("Bash", command="npm test", description="Run the checks"),
-        lambda r: say("Renamed."),
-    ]
+    return edit_session(old, new, "src/App.tsx", "Renamed.", checks="npm test")
 
 
 def preview_times(tmp: Path, runs: int) -> list[float]:

@@ -38,7 +38,9 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def edit_session(old: str, new: str, path: str = "src/style.css", answer: str = "Done.") -> list:
+def edit_session(
+    old: str, new: str, path: str = "src/style.css", answer: str = "Done.", checks="node --test"
+) -> list:
     """A realistic session: read the file, edit it, run the checks, answer."""
 
     def at(request) -> str:
@@ -47,7 +49,7 @@ def edit_session(old: str, new: str, path: str = "src/style.css", answer: str = 
     return [
         lambda r: call("Read", file_path=at(r)),
         lambda r: call("Edit", file_path=at(r), old_string=old, new_string=new),
-        lambda r: call("Bash", command="node --test", description="Run the checks"),
+        lambda r: call("Bash", command=checks, description="Run the checks"),
         lambda r: say(answer),
     ]
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from local.origin import REPO_ROOT, origin_file, origin_head
-from local.scripted_claude import call, say, working_directory
+from local.scripted_claude import say
 from tests.conftest import TEST_DEPS_CACHE
 from tests.e2e.browser import chromium, controlling_worker, registrations, title_becomes
-from tests.e2e.conftest import USER, Script, links, published_previews
+from tests.e2e.conftest import USER, Script, edit_session, links, published_previews
 
 VITE_APP = REPO_ROOT / "examples" / "vite-pwa"
 OLD_TITLE, NEW_TITLE = "Crew board", "Crew board for Monday"
@@ -21,16 +21,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 def vite_edit(old: str, new: str, path: str = "src/App.tsx", answer: str = "Done.") -> list:
     """Read the file, edit it, run the app's own checks, answer."""
-
-    def at(request) -> str:
-        return f"{working_directory(request)}/{path}"
-
-    return [
-        lambda r: call("Read", file_path=at(r)),
-        lambda r: call("Edit", file_path=at(r), old_string=old, new_string=new),
-        lambda r: call("Bash", command="npm test", description="Run the checks"),
-        lambda r: say(answer),
-    ]
+    return edit_session(old, new, path, answer, checks="npm test")
 
 
 RETITLE = (f'<h1 id="title">{OLD_TITLE}</h1>', f'<h1 id="title">{NEW_TITLE}</h1>')
