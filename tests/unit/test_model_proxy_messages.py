@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from agent import selfcheck_probes as probes
-from agent.guard.budget import Usage
+from agent.guard.budget import Usage, prices_for
 from agent.model_proxy import MODEL_ENV_NAMES, ModelProxy, cli_model_env
 from agent.model_routes import MESSAGES_API
 from agent.selfcheck_probes import Status
@@ -134,7 +134,8 @@ def test_budget_cap_holds_on_the_messages_api(endpoint):
         assert refusal["error"]["type"] == "budget_exceeded"
     assert 0 < grant.spent_usd <= 0.1 + 1e-9 and grant.exhausted
     asked = [json.loads(s["body"])["max_tokens"] for s in recorder.seen]
-    assert asked[0] == 2000 and sum(asked) * 15 / 1e6 <= 0.1 + 1e-9
+    output_price = prices_for(MODEL)[1]  # USD per million output tokens
+    assert asked[0] == 2000 and sum(asked) * output_price / 1e6 <= 0.1 + 1e-9
 
 
 def test_selfcheck_model_probe_on_the_messages_api(endpoint):
