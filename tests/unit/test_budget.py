@@ -109,6 +109,17 @@ def upstream():
     server.stop()
 
 
+def spend_to_the_cap(proxy, client: httpx.Client, request: dict, cap: float = 0.1):
+    """Open a grant of `cap` and call until the proxy refuses; (grant, its base URL)."""
+    grant = proxy.open(cap)
+    base = proxy.grant_url(grant)
+    statuses = [client.post(f"{base}/v1/messages", json=request).status_code for _ in range(8)]
+    assert statuses[0] == 200 and statuses[-1] == 400
+    refusal = client.post(f"{base}/v1/messages", json=request).json()
+    assert refusal["error"]["type"] == "budget_exceeded"
+    return grant, base
+
+
 def test_the_proxy_serves_only_open_grants_and_stops_at_the_cap(upstream, tmp_path):
     url, seen = upstream
     settings = Settings.from_env({"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "k"})
@@ -116,12 +127,7 @@ def test_the_proxy_serves_only_open_grants_and_stops_at_the_cap(upstream, tmp_pa
     with ModelProxy.from_settings(settings) as proxy, httpx.Client(timeout=10) as client:
         assert client.post(f"{proxy.url}/v1/messages", json=request).status_code == 403
         assert client.post(f"{proxy.url}/r/guess/v1/messages", json=request).status_code == 403
-        grant = proxy.open(0.1)
-        base = proxy.grant_url(grant)
-        statuses = [client.post(f"{base}/v1/messages", json=request).status_code for _ in range(8)]
-        assert statuses[0] == 200 and statuses[-1] == 400
-        refusal = client.post(f"{base}/v1/messages", json=request).json()
-        assert refusal["error"]["type"] == "budget_exceeded"
+        grant, base = spend_to_the_cap(proxy, client, request)
         assert grant.spent_usd <= 0.1 + 1e-9 and grant.exhausted
         proxy.close(grant)
         assert client.post(f"{base}/v1/messages", json=request).status_code == 403

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agent.guard.env import cli_env
 from agent.model_proxy import MODEL_ENV_NAMES, PLACEHOLDER_API_KEY, ModelProxy, cli_model_env
 from agent.settings import Settings
 from local.scripted_claude import ScriptedClaude, _block_json, _sse, call, say
@@ -351,24 +352,20 @@ def test_bedrock_without_credentials_is_a_502(bedrock):
 ENV_SCRIPT = [call("Bash", command="env", description="env"), say("done")]
 
 
+def cli_test_env(tmp_path: Path, settings: Settings, proxy_url: str) -> dict[str, str]:
+    """What a boxed run gives the CLI (agent/guard/env.py), pointed at this proxy, unboxed."""
+    model = cli_model_env(settings, proxy_url, source={})
+    env = cli_env(str(tmp_path / "home"), str(tmp_path), str(tmp_path / "cfg"), model)
+    return env | {"CLAUDE_CODE_MAX_RETRIES": "0"}  # a refusal ends the run, not a retry
+
+
 async def run_cli(tmp_path: Path, settings: Settings, proxy_url: str) -> str:
     """One real CLI session through the proxy; returns its final answer."""
     from claude_agent_sdk import ClaudeAgentOptions, ResultMessage, query
 
-    env = {
-        **cli_model_env(settings, proxy_url, source={}),
-        "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"),
-        "HOME": str(tmp_path / "home"),
-        "IS_SANDBOX": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_MAX_RETRIES": "0",
-    }
     options = ClaudeAgentOptions(
         cwd=str(tmp_path),
-        env=env,
+        env=cli_test_env(tmp_path, settings, proxy_url),
         permission_mode="bypassPermissions",
         setting_sources=[],
         max_turns=5,

@@ -18,13 +18,14 @@ from agent.model_routes import MESSAGES_API
 from agent.selfcheck_probes import Status
 from agent.settings import Settings
 from local.scripted_claude import ScriptedClaude, _block_json, _sse
-from tests.unit.test_budget import sse
+from tests.unit.test_budget import spend_to_the_cap, sse
 from tests.unit.test_model_proxy import (  # noqa: F401 - fixtures are used by name
     AUTH,
     ENV_SCRIPT,
     SECRET,
     Recorder,
     clean_env,
+    cli_test_env,
     run_cli,
     serve,
     signature_valid,
@@ -126,12 +127,7 @@ def test_budget_cap_holds_on_the_messages_api(endpoint):
     settings = Settings.from_env(SETTINGS_ENV)
     proxy = ModelProxy.from_settings(settings, aws_credentials=credentials)
     with proxy, httpx.Client(timeout=10) as client:
-        grant = proxy.open(0.1)
-        base = proxy.grant_url(grant)
-        statuses = [client.post(f"{base}/v1/messages", json=request).status_code for _ in range(8)]
-        assert statuses[0] == 200 and statuses[-1] == 400
-        refusal = client.post(f"{base}/v1/messages", json=request).json()
-        assert refusal["error"]["type"] == "budget_exceeded"
+        grant, _base = spend_to_the_cap(proxy, client, request)
     assert 0 < grant.spent_usd <= 0.1 + 1e-9 and grant.exhausted
     asked = [json.loads(s["body"])["max_tokens"] for s in recorder.seen]
     output_price = prices_for(MODEL)[1]  # USD per million output tokens
@@ -176,17 +172,7 @@ async def test_real_cli_is_stopped_at_the_cap_before_anything_reaches_bedrock(tm
     settings = Settings.from_env(SETTINGS_ENV)
     with ModelProxy.from_settings(settings, aws_credentials=credentials) as proxy:
         grant = proxy.open(0.001)  # less than the CLI's first request body costs as input
-        env = {
-            **cli_model_env(settings, proxy.grant_url(grant), source={}),
-            "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"),
-            "HOME": str(tmp_path / "home"),
-            "IS_SANDBOX": "1",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_AUTOUPDATER": "1",
-            "DISABLE_TELEMETRY": "1",
-            "DISABLE_ERROR_REPORTING": "1",
-            "CLAUDE_CODE_MAX_RETRIES": "0",
-        }
+        env = cli_test_env(tmp_path, settings, proxy.grant_url(grant))
         options = ClaudeAgentOptions(cwd=str(tmp_path), env=env, setting_sources=[], max_turns=2)
         results = []
         try:
