@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnMapping, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy
+from aws_cdk import Aws, CfnMapping, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.rules import require_region
 from infra.zones import AGENTCORE_AZ_IDS, SOURCE, ZONE_COUNT
 
 
@@ -90,19 +91,13 @@ class Network(Construct):
             },
         )
         # A region missing from the table stops the deploy before anything is created.
-        CfnRule(
+        require_region(
             self,
             "SupportedRegion",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_contains(sorted(AGENTCORE_AZ_IDS), Aws.REGION),
-                    assert_description=(
-                        "Shipit does not know which Availability Zones AgentCore Runtime "
-                        f"supports in this region (see {SOURCE}); redeploy with "
-                        "-c availabilityZoneIds=<id1>,<id2> or use a listed region."
-                    ),
-                )
-            ],
+            AGENTCORE_AZ_IDS,
+            "Shipit does not know which Availability Zones AgentCore Runtime "
+            f"supports in this region (see {SOURCE}); redeploy with "
+            "-c availabilityZoneIds=<id1>,<id2> or use a listed region.",
         )
         return [mapping.find_in_map(Aws.REGION, f"Zone{i}") for i in range(ZONE_COUNT)]
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from aws_cdk import (
     Acknowledgment,
     Aws,
-    CfnRule,
-    CfnRuleAssertion,
     Duration,
-    Fn,
     IgnoreMode,
     Validations,
 )
@@ -23,6 +20,7 @@ from infra.config import CONTAINER_CACHE_DIR, REPO_ROOT, WORKSPACE_MOUNT_PATH, M
 from infra.hosting import Hosting
 from infra.nag import acknowledge, arn_of
 from infra.network import Network
+from infra.rules import require_region
 from infra.workspace import Workspace
 
 
@@ -197,20 +195,14 @@ class AgentRuntime(Construct):
         )
         # The deploy region may only be known at deploy time: a region without the endpoint
         # stops the deploy before anything is created (synth already refuses a known one).
-        CfnRule(
+        require_region(
             self,
             "ModelRegion",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_contains(sorted(MESSAGES_API_REGIONS), Aws.REGION),
-                    assert_description=(
-                        f"{model.model_id} is served only on Bedrock's Messages-API endpoint, "
-                        "which this region does not have: deploy to "
-                        f"{', '.join(sorted(MESSAGES_API_REGIONS))}, or pass a model on "
-                        "InvokeModel (-c model=us.anthropic.claude-sonnet-4-6)."
-                    ),
-                )
-            ],
+            MESSAGES_API_REGIONS,
+            f"{model.model_id} is served only on Bedrock's Messages-API endpoint, "
+            "which this region does not have: deploy to "
+            f"{', '.join(sorted(MESSAGES_API_REGIONS))}, or pass a model on "
+            "InvokeModel (-c model=us.anthropic.claude-sonnet-4-6).",
         )
 
     def _acknowledge_role_findings(self, hosting: Hosting, model: ModelRef) -> None:
