@@ -84,11 +84,10 @@ class Runtime:
             except chat_inbox.InboxUnavailable as exc:
                 log.warning("%s; taking update %s alone", exc, data.get("update_id"))
                 earlier = []
-            for key, update in earlier:
-                if key != inbox_key:
-                    self.accept(update)
+            for _key, update in earlier:
+                self.accept(update)
             answer = self.accept(data)
-        taken = sorted({key for key, _ in earlier} | {inbox_key})
+        taken = [key for key, _ in earlier] + [inbox_key]
         self._spawn(blocking(inbox.forget, taken))
         return answer
 

@@ -57,7 +57,8 @@ class Inbox:
     s3: object
 
     def due(self, chat_id: int, delivered: str) -> list[tuple[str, dict]]:
-        """(key, update) for every entry of the chat up to `delivered`, oldest first."""
+        """(key, update) for every entry of the chat before `delivered`, oldest first (the
+        delivered update came with its delivery: its own entry is not read again)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -67,6 +68,8 @@ class Inbox:
                 keys += [item["Key"] for item in page.get("Contents", [])]
             taken = []
             for key in due_keys(keys, delivered):
+                if key == delivered:
+                    continue
                 body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
                 update = json.loads(body)
                 if isinstance(update, dict):

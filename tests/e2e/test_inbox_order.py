@@ -66,6 +66,11 @@ def test_the_later_delivery_first_still_runs_the_earlier_message_first(start_sta
 
     answer = deliver(stack, second, second_key)  # the second message's execution won the race
     assert answer["started"] == "request" and answer["request_id"] == "u900002"
+    calls = stack.inbox_objects.calls
+    assert ("GetObject", first_key) in calls and (
+        "GetObject",
+        second_key,
+    ) not in calls  # came along
 
     tg.wait_for(USER, lambda ms: sum("ANS-" in t for t in bot_texts(tg, USER)) == 2, timeout=90)
     texts = bot_texts(tg, USER)
