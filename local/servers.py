@@ -5,11 +5,12 @@ choosing it and binding it)."""
 from __future__ import annotations
 
 import socket
+import subprocess
 
 from agent.loopback import LoopbackServer as ServerHandle
 from agent.loopback import serve_in_thread as _serve
 
-__all__ = ["ServerHandle", "listening_socket", "serve_in_thread"]
+__all__ = ["ServerHandle", "listening_socket", "serve_in_thread", "stop_process"]
 
 
 def serve_in_thread(app, port: int = 0, name: str = "server") -> ServerHandle:
@@ -29,3 +30,13 @@ def listening_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it is still there after `grace_s`; returns once it has exited."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

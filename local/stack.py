@@ -39,7 +39,7 @@ from local import (
 from local.agent_process import AGENT_START_COMMAND
 from local.origin import REPO_ROOT, SAMPLE_APP, seed_origin
 from local.scripted_claude import Responder, ScriptedClaude
-from local.servers import ServerHandle, listening_socket, serve_in_thread
+from local.servers import ServerHandle, listening_socket, serve_in_thread, stop_process
 from local.telegram_emulator import RunningEmulator, start_emulator
 from local.telegram_poller import UpdatePoller
 
@@ -133,12 +133,7 @@ class AgentProcess:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
 
     def close(self) -> None:
         self.stop()

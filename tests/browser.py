@@ -20,6 +20,7 @@ import httpx
 import websockets
 
 from browser.chromium import CLOSED_NETWORK_FLAGS
+from local.servers import stop_process
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -51,12 +52,7 @@ class Browser:
         return Page(target["webSocketDebuggerUrl"])
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self._profile.cleanup()
 
 
